@@ -1,0 +1,89 @@
+"""The common shape of every analysis result.
+
+A Result carries tidy tables (pandas DataFrames), the spec that made them and light metadata.
+Surfaces (CLI, report, web) render Results; they never compute.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+
+def jsonable(value: Any) -> Any:
+    """Convert numpy / pandas scalars and containers into plain JSON values (NaN -> None)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return [jsonable(r) for r in value.to_dict(orient="records")]
+    if value is None or value is pd.NaT:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (pd.Timedelta,)):
+        return value.total_seconds()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+@dataclass
+class Result:
+    """Tables produced by one analysis run.
+
+    ``tables`` maps a name (``"steps"``, ``"groups"``...) to a tidy DataFrame; the first one is
+    the main table. ``spec`` is the frozen spec that produced it; ``meta`` holds small facts
+    (engine, elapsed seconds, data range).
+    """
+
+    spec: Any
+    tables: dict[str, pd.DataFrame]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def main(self) -> pd.DataFrame:
+        return next(iter(self.tables.values()))
+
+    def to_pandas(self, name: str | None = None) -> pd.DataFrame:
+        """The main table, or the table called ``name``."""
+        return self.main.copy() if name is None else self.tables[name].copy()
+
+    def to_arrow(self, name: str | None = None):
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(self.to_pandas(name), preserve_index=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every table as a list of records, plus the spec: the JSON the CLI and API print."""
+        out: dict[str, Any] = {name: jsonable(df) for name, df in self.tables.items()}
+        spec = self.spec.to_dict() if hasattr(self.spec, "to_dict") else self.spec
+        out["spec"] = jsonable(spec)
+        return out
+
+    def _repr_html_(self) -> str:
+        parts = [f"<h4>{type(self).__name__}</h4>"]
+        for name, df in self.tables.items():
+            parts.append(f"<h5>{name}</h5>")
+            parts.append(df.to_html(index=False, float_format=lambda x: f"{x:,.4g}"))
+        return "\n".join(parts)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}:\n{self.main.to_string(index=False)}"

@@ -1,0 +1,66 @@
+"""The ``funnelscope`` command line: one typer app, one module per command.
+
+Errors are printed as one line on stderr (no traceback) with a non-zero exit code
+(2 bad argument, 3 bad input, 4 workspace problem, 1 anything else).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="funnelscope",
+    help=(
+        "Customer-funnel analytics from raw event logs, orders, deals and spend.\n\n"
+        "Start with:  funnelscope demo   (writes demo/funnelscope.duckdb and prints a funnel)\n\n"
+        "Then:  funnelscope load events.csv --workspace my.duckdb --table events "
+        "--map user_id=uid,ts=time,event=event_name"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+COMMAND_MODULES = ("load", "tables", "demo", "funnel", "pipeline", "retention", "value")
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"funnelscope.cli.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"funnelscope.cli.commands.{name}":
+                continue  # command not built yet
+            raise
+        module.register(app)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning FunnelscopeError into one clear line."""
+    from funnelscope.errors import FunnelscopeError
+
+    try:
+        app(args=argv, standalone_mode=False)
+    except FunnelscopeError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,66 @@
+"""Print results for people (rich tables) or programs (JSON, CSV). Never computes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+FORMATS = ("table", "json", "csv")
+
+
+def check_format(fmt: str) -> str:
+    from funnelscope.errors import ConfigError
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown --format {fmt!r}.", hint="Use table, json or csv.")
+    return fmt
+
+
+def print_json(data: Any) -> None:
+    from funnelscope.analyses.result import jsonable
+
+    sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2) + "\n")
+
+
+def _cell(value: Any, column: str) -> str:
+    from funnelscope.analyses.result import jsonable
+
+    value = jsonable(value)
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        if any(w in column for w in ("conversion", "rate", "share", "ci_", "probability")):
+            return f"{value:.1%}"
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def print_table(rows: list[dict] | Any, title: str | None = None, columns: list[str] | None = None) -> None:
+    """Print a list of records (or a DataFrame) as a rich table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if hasattr(rows, "to_dict"):
+        rows = rows.to_dict(orient="records")
+    console = Console()
+    if not rows:
+        console.print(f"[dim]{title or 'result'}: no rows[/dim]")
+        return
+    columns = columns or list(rows[0].keys())
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for c in columns:
+        numeric = isinstance(rows[0].get(c), (int, float)) and not isinstance(rows[0].get(c), bool)
+        table.add_column(c, justify="right" if numeric else "left")
+    for r in rows:
+        table.add_row(*(_cell(r.get(c), c) for c in columns))
+    console.print(table)
+
+
+def print_csv(rows: list[dict] | Any) -> None:
+    import pandas as pd
+
+    df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    df.to_csv(sys.stdout, index=False)

@@ -1,0 +1,72 @@
+"""SQL expressions that turn raw input values into canonical UTC instants.
+
+Accepted (see docs/data-model.md): ISO-8601 with or without offset (``Z``, ``+08:00``),
+``YYYY-MM-DD HH:MM:SS[.ffffff]``, dates, and epoch seconds / milliseconds / microseconds.
+Epoch values are UTC by definition; naive wall-clock times are read in the given IANA time zone.
+Every function returns DuckDB SQL text built only from quoted identifiers and escaped literals.
+"""
+
+from __future__ import annotations
+
+from funnelscope.errors import ConfigError
+from funnelscope.sqlsafe import literal
+
+EPOCH_FACTORS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+            "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE")
+
+
+def check_epoch_unit(unit: str | None) -> str | None:
+    """Return a valid epoch unit (s, ms, us, ns) or None (detect from magnitude)."""
+    if unit is None or unit in EPOCH_FACTORS:
+        return unit
+    raise ConfigError(f"unknown epoch unit {unit!r}.", hint="Use s, ms, us or ns.")
+
+
+def epoch_sql(number_sql: str, unit: str | None) -> str:
+    """Epoch number -> TIMESTAMPTZ. Without ``unit`` each value's magnitude decides it.
+
+    |x| < 1e11 is seconds (until year 5138), < 1e14 milliseconds, < 1e17 microseconds, else
+    nanoseconds.
+    """
+    x = f"CAST({number_sql} AS DOUBLE)"
+    if unit is not None:
+        micros = f"({x} * {EPOCH_FACTORS[unit]})"
+    else:
+        micros = (
+            f"(CASE WHEN abs({x}) < 1e11 THEN {x} * 1000000 WHEN abs({x}) < 1e14 THEN {x} * 1000 "
+            f"WHEN abs({x}) < 1e17 THEN {x} ELSE {x} / 1000 END)"
+        )
+    return (
+        f"(CASE WHEN abs({micros}) < 2.5e17 "
+        f"THEN timezone('UTC', make_timestamp(CAST(round({micros}) AS BIGINT))) END)"
+    )
+
+
+def text_timestamp_sql(text_sql: str, tz: str, unit: str | None) -> str:
+    """Text -> TIMESTAMPTZ (NULL when it cannot be parsed or is empty)."""
+    v = f"NULLIF(TRIM(CAST({text_sql} AS VARCHAR)), '')"
+    return (
+        f"(CASE WHEN {v} IS NULL THEN NULL "
+        f"WHEN regexp_full_match({v}, '-?[0-9]+(\\.[0-9]+)?') THEN {epoch_sql(v, unit)} "
+        f"WHEN regexp_matches({v}, '[T ][0-9].*([Zz]|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
+        f"THEN TRY_CAST({v} AS TIMESTAMPTZ) "
+        f"ELSE timezone({literal(tz)}, TRY_CAST({v} AS TIMESTAMP)) END)"
+    )
+
+
+def timestamp_sql(column_sql: str, source_type: str, tz: str, unit: str | None) -> str:
+    """Any supported source column type -> TIMESTAMPTZ SQL expression."""
+    t = source_type.upper()
+    if t in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
+        return column_sql
+    if t.startswith("TIMESTAMP") or t == "DATE":
+        return f"timezone({literal(tz)}, CAST({column_sql} AS TIMESTAMP))"
+    if t in _NUMERIC or t.startswith("DECIMAL"):
+        return epoch_sql(column_sql, unit)
+    return text_timestamp_sql(column_sql, tz, unit)
+
+
+def is_numeric_type(source_type: str) -> bool:
+    t = source_type.upper()
+    return t in _NUMERIC or t.startswith("DECIMAL")

@@ -1,0 +1,40 @@
+"""Reporting-time-zone helpers that work on every backend.
+
+Canonical timestamps are UTC instants. Day/week/month boundaries are taken in the workspace's
+reporting time zone: ``local_time(ws, t.ts)`` gives the wall-clock time there (a naive timestamp)
+which ``.truncate("D")`` and friends then bucket correctly, DST included.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.datatypes as dt
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from funnelscope.engine.workspace import Workspace
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def _duckdb_timezone(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.timestamp:
+    """DuckDB: TIMESTAMPTZ -> wall-clock TIMESTAMP in ``zone``."""
+
+
+@ibis.udf.scalar.builtin(name="from_utc_timestamp")
+def _spark_from_utc(ts: dt.timestamp, zone: str) -> dt.timestamp:
+    """Spark: UTC timestamp -> wall-clock timestamp in ``zone``."""
+
+
+def local_time(ws: Workspace, ts: ir.TimestampValue, tz: str | None = None) -> ir.TimestampValue:
+    """Wall-clock time of the UTC instant ``ts`` in ``tz`` (default: the workspace's zone)."""
+    zone = tz or ws.config.timezone
+    if ws.engine == "duckdb":
+        return _duckdb_timezone(zone, ts)
+    if ws.engine == "pyspark":
+        return _spark_from_utc(ts, zone)
+    if zone == "UTC":
+        return ts.cast(dt.Timestamp())
+    raise NotImplementedError(f"reporting time zones are not implemented on {ws.engine}")

@@ -1,0 +1,300 @@
+"""The Workspace: one Ibis connection plus the canonical tables registered in it.
+
+DuckDB (a single file, or in memory) is the default engine; any Ibis backend, or a PySpark
+SparkSession, is accepted too. Analyses build Ibis expressions over ``ws.table(name)`` and run
+them on ``ws.backend``; ingest validates through DuckDB and writes into the backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from funnelscope.data import schema as sc
+from funnelscope.engine.config import WorkspaceConfig, check_timezone
+from funnelscope.errors import ConfigError, MissingTableError, WorkspaceError
+from funnelscope.sqlsafe import ident, literal
+
+if TYPE_CHECKING:
+    import duckdb
+    import ibis.expr.types as ir
+
+    from funnelscope.data.ingest import LoadReport
+
+CONFIG_TABLE = "_funnelscope_config"
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A table of the workspace and its row count."""
+
+    name: str
+    rows: int
+
+
+class Workspace:
+    """Canonical tables on one engine. Create with :func:`funnelscope.connect`."""
+
+    def __init__(
+        self,
+        backend: Any,
+        *,
+        path: str | None = None,
+        config: WorkspaceConfig | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.backend = backend
+        self.path = path
+        self.read_only = read_only
+        self.config = config or self._read_config() or WorkspaceConfig()
+        self._apply_engine_settings()
+
+    # ----- engine -------------------------------------------------------------------------
+    @property
+    def engine(self) -> str:
+        """Name of the Ibis backend: ``duckdb``, ``pyspark``, ..."""
+        return self.backend.name
+
+    @property
+    def duckdb(self) -> duckdb.DuckDBPyConnection:
+        """The raw DuckDB connection (DuckDB workspaces only), for fast local paths."""
+        if self.engine != "duckdb":
+            raise WorkspaceError(f"this workspace runs on {self.engine}, not DuckDB.")
+        return self.backend.con
+
+    def _apply_engine_settings(self) -> None:
+        if self.engine != "duckdb":
+            return
+        con = self.duckdb
+        con.execute("SET TimeZone = 'UTC'")
+        if self.config.memory_limit:
+            con.execute(f"SET memory_limit = {literal(self.config.memory_limit)}")
+        if self.config.threads:
+            con.execute(f"SET threads = {int(self.config.threads)}")
+
+    # ----- configuration ------------------------------------------------------------------
+    def _read_config(self) -> WorkspaceConfig | None:
+        if self.engine != "duckdb" or CONFIG_TABLE not in self.backend.list_tables():
+            return None
+        row = self.duckdb.execute(
+            f"SELECT value FROM {ident(CONFIG_TABLE)} WHERE key = 'config'"  # noqa: S608
+        ).fetchone()
+        return WorkspaceConfig.from_json(row[0]) if row else None
+
+    def save_config(self) -> None:
+        """Persist :attr:`config` inside the workspace (DuckDB workspaces)."""
+        if self.engine != "duckdb" or self.read_only:
+            return
+        con = self.duckdb
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {ident(CONFIG_TABLE)} (key VARCHAR PRIMARY KEY, value VARCHAR)"
+        )
+        con.execute(
+            f"INSERT OR REPLACE INTO {ident(CONFIG_TABLE)} VALUES ('config', ?)",
+            [self.config.to_json()],
+        )
+
+    def set_timezone(self, tz: str) -> None:
+        """Set the reporting time zone (day/week/month boundaries, naive input times)."""
+        self.config.timezone = check_timezone(tz)
+        self.save_config()
+
+    # ----- tables -------------------------------------------------------------------------
+    def has_table(self, name: str) -> bool:
+        return name in self.backend.list_tables()
+
+    def table(self, name: str) -> ir.Table:
+        """The canonical table ``name`` as an Ibis table (internal ``_`` columns hidden)."""
+        if not self.has_table(name):
+            raise MissingTableError(
+                f"the workspace has no {name!r} table.",
+                hint=f"Load one with: funnelscope load FILE --table {name} --workspace "
+                f"{self.path or 'W'}",
+            )
+        t = self.backend.table(name)
+        hidden = [c for c in t.columns if c.startswith("_")]
+        return t.drop(*hidden) if hidden else t
+
+    @property
+    def events(self) -> ir.Table:
+        return self.table("events")
+
+    @property
+    def customers(self) -> ir.Table:
+        return self.table("customers")
+
+    @property
+    def orders(self) -> ir.Table:
+        return self.table("orders")
+
+    @property
+    def deals(self) -> ir.Table:
+        return self.table("deals")
+
+    @property
+    def spend(self) -> ir.Table:
+        return self.table("spend")
+
+    def tables(self, include_internal: bool = False) -> list[TableInfo]:
+        """Tables of the workspace with row counts; canonical tables first."""
+        names = self.backend.list_tables()
+        if not include_internal:
+            names = [n for n in names if not n.startswith("_")]
+        canonical = [n for n in sc.TABLES if n in names]
+        others = sorted(n for n in names if n not in sc.TABLES)
+        out = []
+        for n in canonical + others:
+            rows = int(self.backend.table(n).count().execute())
+            out.append(TableInfo(n, rows))
+        return out
+
+    # ----- loading ------------------------------------------------------------------------
+    def load(
+        self,
+        source: Any,
+        table: str = "events",
+        *,
+        columns: Mapping[str, str] | None = None,
+        tz: str | None = None,
+        strict: bool = False,
+        epoch_unit: str | None = None,
+        format: str | None = None,
+        stages: list[str] | None = None,
+    ) -> LoadReport:
+        """Validate and load a file or data frame into canonical ``table``.
+
+        ``columns`` maps canonical names to yours (``{"user_id": "uid"}``) and is remembered
+        for the next load of the same table. Naive times are read in ``tz`` (default: the
+        workspace's time zone) and stored as UTC. ``stages`` (deals) sets the workspace's stage
+        list. Rows failing validation go to ``_rejected`` unless ``strict`` (then nothing loads).
+        """
+        from funnelscope.data.ingest import load_into_duckdb
+
+        if self.read_only:
+            raise WorkspaceError("the workspace is open read-only; reopen it writable to load.")
+        schema = sc.get_schema(table)
+        tz = check_timezone(tz) if tz else self.config.input_timezones.get(
+            table, self.config.timezone
+        )
+        mapping = dict(columns) if columns else dict(self.config.column_maps.get(table, {}))
+        if stages:
+            if len(set(stages)) != len(stages):
+                raise ConfigError(f"--stages repeats a name: {stages}.")
+            self.config.deal_stages = list(stages)
+        kwargs = dict(columns=mapping, tz=tz, strict=strict, epoch_unit=epoch_unit, fmt=format,
+                      stages=self.config.deal_stages)
+        if self.engine == "duckdb":
+            report = load_into_duckdb(self.duckdb, source, schema.name, **kwargs)
+        else:
+            report = self._load_via_staging(source, schema.name, kwargs)
+        if columns:
+            self.config.column_maps[table] = dict(columns)
+        self.config.input_timezones[table] = tz
+        self.save_config()
+        return report
+
+    def _load_via_staging(self, source: Any, table: str, kwargs: dict) -> LoadReport:
+        """Non-DuckDB engines: validate in a private DuckDB, then append the new rows."""
+        import duckdb
+
+        from funnelscope.data.ingest import load_into_duckdb
+
+        stage = duckdb.connect()
+        stage.execute("SET TimeZone = 'UTC'")
+        if self.has_table(table):
+            keys = self.backend.table(table).select("_key").to_pyarrow()
+            stage.execute(f"CREATE TABLE __fs_existing_keys AS SELECT CAST(_key AS UHUGEINT) AS _key FROM keys")  # noqa: S608,E501
+            existing = self.backend.table(table).limit(0).to_pyarrow()
+            stage.execute(f"CREATE TABLE {ident(table)} AS SELECT * FROM existing")  # noqa: S608
+            stage.execute(f"ALTER TABLE {ident(table)} ALTER COLUMN _key TYPE UHUGEINT")
+            stage.execute(f"INSERT INTO {ident(table)} (_key) SELECT _key FROM __fs_existing_keys")  # noqa: S608
+        report = load_into_duckdb(stage, source, table, **kwargs)
+        new = stage.execute(
+            f"SELECT * REPLACE (CAST(_key AS VARCHAR) AS _key) FROM {ident(table)} "  # noqa: S608
+            "WHERE _load IS NOT NULL"
+        ).to_arrow_table()
+        if self.has_table(table):
+            self.backend.insert(table, new)
+        else:
+            self.backend.create_table(table, new)
+        return report
+
+    def rejected(self, table: str | None = None) -> ir.Table:
+        """The quarantined rows (``_rejected``), optionally for one table."""
+        if not self.has_table("_rejected"):
+            raise MissingTableError("nothing has been rejected in this workspace yet.")
+        t = self.backend.table("_rejected").drop("_key")
+        return t if table is None else t.filter(t.table == table)
+
+    def __repr__(self) -> str:
+        where = self.path or ":memory:"
+        return f"<funnelscope.Workspace {self.engine} {where}>"
+
+
+def connect(
+    target: Any = None,
+    *,
+    events: str | Path | None = None,
+    customers: str | Path | None = None,
+    orders: str | Path | None = None,
+    deals: str | Path | None = None,
+    spend: str | Path | None = None,
+    columns: Mapping[str, Mapping[str, str]] | None = None,
+    tz: str | None = None,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> Workspace:
+    """Open a workspace.
+
+    ``target``: None (in-memory DuckDB), a path to a DuckDB file (created if missing), an Ibis
+    connection URL (``"duckdb://x.duckdb"``), an Ibis backend, or a PySpark ``SparkSession``.
+    ``events=...`` (and the other table names) analyse files in place: each is registered as
+    a view with the canonical columns, without loading. ``columns`` maps, per table,
+    canonical names to yours for those files: ``{"events": {"user_id": "uid"}}``.
+    """
+    import ibis
+
+    path = None
+    if target is None:
+        backend = ibis.duckdb.connect()
+    elif isinstance(target, (str, Path)) and "://" not in str(target):
+        path = str(Path(target).expanduser())
+        if read_only and not Path(path).exists():
+            raise WorkspaceError(f"workspace file not found: {path}")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            backend = ibis.duckdb.connect(path, read_only=read_only)
+        except Exception as exc:
+            raise WorkspaceError(
+                f"cannot open workspace {path}: {str(exc).splitlines()[0]}",
+                hint="Is another process writing to it? Close it, or open read-only.",
+            ) from None
+    elif isinstance(target, str):
+        backend = ibis.connect(target)
+    elif type(target).__name__ == "SparkSession":
+        backend = ibis.pyspark.connect(target)
+    elif hasattr(target, "list_tables") and hasattr(target, "table"):
+        backend = target
+    else:
+        raise ConfigError(
+            f"cannot open a workspace on {type(target).__name__}.",
+            hint="Pass a .duckdb path, an Ibis backend or a SparkSession.",
+        )
+    ws = Workspace(backend, path=path, read_only=read_only)
+    if tz:
+        ws.config.timezone = check_timezone(tz)
+    if memory_limit or threads:
+        ws.config.memory_limit = memory_limit or ws.config.memory_limit
+        ws.config.threads = threads or ws.config.threads
+        ws._apply_engine_settings()
+    files = {"events": events, "customers": customers, "orders": orders, "deals": deals,
+             "spend": spend}
+    for table, file in files.items():
+        if file is not None:
+            from funnelscope.data.inplace import register_file
+
+            register_file(ws, table, file, (columns or {}).get(table, {}))
+    return ws
