@@ -4,8 +4,9 @@
 >>> ws = fs.connect()          # in-memory DuckDB; fs.connect("my.duckdb") for a file
 """
 
+from funnelscope.analyses.funnel.spec import exclusion, step
 from funnelscope.engine.workspace import Workspace, connect
 from funnelscope.errors import FunnelscopeError
 
 __version__ = "0.1.0"
-__all__ = ["Workspace", "connect", "FunnelscopeError", "__version__"]
+__all__ = ["FunnelscopeError", "Workspace", "__version__", "connect", "exclusion", "step"]

@@ -13,7 +13,7 @@ WorkspaceOpt = typer.Option(
 FormatOpt = typer.Option("table", "--format", "-f", help="Output: table (for people), json or csv.")
 
 
-def open_workspace(workspace: Path | None, *, read_only: bool = False, **files):
+def open_workspace(workspace: Path | None, *, read_only: bool = False, tz: str | None = None, **files):
     """Open ``--workspace`` or, with ``--events FILE`` style options, files in place."""
     import funnelscope as fs
     from funnelscope.errors import ConfigError
@@ -35,5 +35,6 @@ def open_workspace(workspace: Path | None, *, read_only: bool = False, **files):
         str(workspace) if workspace else None,
         read_only=read_only and workspace is not None,
         columns=files.get("columns"),
+        tz=tz,
         **in_place,
     )

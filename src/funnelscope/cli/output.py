@@ -30,6 +30,8 @@ def _cell(value: Any, column: str) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
+        if column in ("p_value", "p-value"):
+            return f"{value:.2g}"
         if any(w in column for w in ("conversion", "rate", "share", "ci_", "probability")):
             return f"{value:.1%}"
         return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
@@ -46,6 +48,11 @@ def print_table(rows: list[dict] | Any, title: str | None = None, columns: list[
     if hasattr(rows, "to_dict"):
         rows = rows.to_dict(orient="records")
     console = Console()
+    if rows and not console.is_terminal:
+        # piped or captured output: never truncate, size the table to its content
+        cols = columns or list(rows[0].keys())
+        natural = sum(max(len(str(c)), *(len(_cell(r.get(c), c)) for r in rows)) + 3 for c in cols) + 1
+        console = Console(width=max(console.width, natural))
     if not rows:
         console.print(f"[dim]{title or 'result'}: no rows[/dim]")
         return
@@ -53,7 +60,7 @@ def print_table(rows: list[dict] | Any, title: str | None = None, columns: list[
     table = Table(title=title, title_justify="left", header_style="bold")
     for c in columns:
         numeric = isinstance(rows[0].get(c), (int, float)) and not isinstance(rows[0].get(c), bool)
-        table.add_column(c, justify="right" if numeric else "left")
+        table.add_column(c, justify="right" if numeric else "left", overflow="fold")
     for r in rows:
         table.add_row(*(_cell(r.get(c), c) for c in columns))
     console.print(table)

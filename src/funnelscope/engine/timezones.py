@@ -38,3 +38,22 @@ def local_time(ws: Workspace, ts: ir.TimestampValue, tz: str | None = None) -> i
     if zone == "UTC":
         return ts.cast(dt.Timestamp())
     raise NotImplementedError(f"reporting time zones are not implemented on {ws.engine}")
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _duckdb_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:
+    """DuckDB: microseconds since 1970-01-01 UTC."""
+
+
+@ibis.udf.scalar.builtin(name="unix_micros")
+def _spark_unix_micros(ts: dt.timestamp) -> dt.int64:
+    """Spark: microseconds since 1970-01-01 UTC."""
+
+
+def epoch_us(ws: Workspace, ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Microseconds since the Unix epoch of the UTC instant ``ts`` (exact, int64)."""
+    if ws.engine == "duckdb":
+        return _duckdb_epoch_us(ts)
+    if ws.engine == "pyspark":
+        return _spark_unix_micros(ts)
+    raise NotImplementedError(f"epoch microseconds are not implemented on {ws.engine}")

@@ -221,6 +221,21 @@ class Workspace:
             self.backend.create_table(table, new)
         return report
 
+    # ----- analyses (each lives in funnelscope.analyses.<name>) ------------------------------
+    def funnel(self, steps: Any, window: Any = "7d", **options: Any):
+        """Conversion funnel over ``steps`` within ``window``: a :class:`FunnelResult`.
+
+        ``steps``: event names or ``fs.step(event, where=..., within=...)``. Options: ``mode``
+        (ordered | strict | any), ``by``, ``entity`` (user | account), ``count`` (uniques |
+        totals), ``exclude``, ``where``, ``period`` (day | week | month), ``start``, ``end``,
+        ``first_time``, ``censor``. Exact semantics: docs/funnels.md.
+
+        >>> ws.funnel(["view", "add_to_cart", "checkout", "pay"], window="7d", by="channel")
+        """
+        from funnelscope.analyses.funnel import funnel
+
+        return funnel(self, steps, window, **options)
+
     def rejected(self, table: str | None = None) -> ir.Table:
         """The quarantined rows (``_rejected``), optionally for one table."""
         if not self.has_table("_rejected"):

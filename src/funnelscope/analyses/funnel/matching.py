@@ -1,0 +1,120 @@
+"""Which events fill which steps: Ibis predicates and the per-event step bitmask.
+
+``step_events(ws, spec)`` is the one place a funnel touches the events table: it applies the
+time range and ``where``, then gives every event its entity, its time in µs, ``mask`` (bit j-1
+set when it matches step j), ``excl`` (bit i set when it matches exclusion i) and ``by_value``.
+Property names and values reach the engine only as Ibis column references and literals.
+"""
+
+from __future__ import annotations
+
+import operator
+from functools import reduce
+from typing import TYPE_CHECKING, Any
+
+import ibis
+
+from funnelscope.analyses.funnel.spec import FunnelSpec
+from funnelscope.engine.timezones import epoch_us
+from funnelscope.errors import SpecError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from funnelscope.engine.workspace import Workspace
+
+_OPS = {
+    "=": operator.eq, "==": operator.eq, "!=": operator.ne, ">": operator.gt,
+    ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+}
+
+
+def condition(t: ir.Table, conds: tuple, what: str) -> ir.BooleanValue:
+    """AND of property conditions ``(name, op, value)`` on table ``t``."""
+    preds = []
+    for name, op, value in conds:
+        if name not in t.columns:
+            props = [c for c in t.columns if c not in ("event_id", "user_id", "event", "ts")]
+            raise SpecError(
+                f"{what}: the events have no property {name!r}.",
+                hint=f"Properties available: {', '.join(props) or 'none'}.",
+            )
+        col = t[name]
+        if op in _OPS:
+            preds.append(_OPS[op](col, value))
+        elif op == "in":
+            preds.append(col.isin(list(value)))
+        elif op == "not in":
+            preds.append(~col.isin(list(value)))
+        elif op == "contains":
+            preds.append(col.cast("string").contains(str(value)))
+        elif op == "is null":
+            preds.append(col.isnull())
+        elif op == "is not null":
+            preds.append(col.notnull())
+    return reduce(operator.and_, preds, ibis.literal(True))
+
+
+def entity_column(spec: FunnelSpec) -> str:
+    return "user_id" if spec.entity == "user" else "account_id"
+
+
+def step_events(ws: Workspace, spec: FunnelSpec, *, all_events: bool | None = None) -> ir.Table:
+    """Events relevant to ``spec`` with columns entity, ts, ts_us, mask, excl, event_id, by_value.
+
+    Non-step events are kept only in strict mode (they can break a path) unless ``all_events``.
+    """
+    t = ws.events
+    ent = entity_column(spec)
+    if ent not in t.columns:
+        raise SpecError(
+            "entity='account' needs an account_id column in the events table.",
+            hint="Load events with --map account_id=<your column>.",
+        )
+    filters = [t[ent].notnull()]
+    if spec.start:
+        filters.append(t.ts >= _instant(ws, spec.start))
+    if spec.end:
+        filters.append(t.ts < _instant(ws, spec.end))
+    if spec.where:
+        filters.append(condition(t, spec.where, "where"))
+    t = t.filter(*filters)
+    step_preds = [
+        (t.event == s.event) & condition(t, s.where, f"step {i} ({s.event})")
+        for i, s in enumerate(spec.steps, 1)
+    ]
+    mask = reduce(operator.add, [p.ifelse(1 << i, 0) for i, p in enumerate(step_preds)])
+    excl_preds = [
+        (t.event == e.event) & condition(t, e.where, f"exclusion {e.event!r}")
+        for e in spec.exclude
+    ]
+    excl = (reduce(operator.add, [p.ifelse(1 << i, 0) for i, p in enumerate(excl_preds)])
+            if excl_preds else ibis.literal(0))
+    by_value: Any = ibis.null().cast("string")
+    if spec.by and spec.by in t.columns:
+        by_value = t[spec.by].cast("string")
+    out = t.select(
+        entity=t[ent], ts=t.ts, ts_us=epoch_us(ws, t.ts), mask=mask.cast("int64"),
+        excl=excl.cast("int64"), event_id=t.event_id if "event_id" in t.columns else ibis.null().cast("string"),
+        by_value=by_value,
+    )
+    keep_all = spec.mode == "strict" if all_events is None else all_events
+    if not keep_all:
+        out = out.filter((out.mask != 0) | (out.excl != 0))
+    return out
+
+
+def _instant(ws: Workspace, value: str) -> ir.TimestampValue:
+    """A start/end bound: a date or naive time is read in the reporting time zone."""
+    import pandas as pd
+
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise SpecError(f"cannot read time {value!r}.", hint="Use YYYY-MM-DD or an ISO time.") from None
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(ws.config.timezone)
+    ts = ts.tz_convert("UTC")
+    if ws.engine == "duckdb":
+        return ibis.literal(ts.to_pydatetime(), type="timestamp('UTC')")
+    return ibis.literal(ts.tz_localize(None).to_pydatetime(), type="timestamp")

@@ -1,0 +1,136 @@
+"""Feed the fast funnel kernel from DuckDB: stream a query's Arrow batches, choose entity codes.
+
+The query must produce the kernel's columns (see ``kernel.py``): ``entity`` (int64 code),
+``ts`` (int64 µs, or a µs ``TIMESTAMP``/``TIMESTAMPTZ`` which is read as its int64 value
+without a cast — cheaper than ``epoch_us``), ``mask`` (uint32), optionally ``excl`` (uint32)
+and ``row`` (int64). In ordered and any mode the query should keep only events with
+``mask <> 0 OR excl <> 0``; strict mode needs every event of the entity.
+
+Batches move zero-copy from DuckDB to the kernel. A reader thread pulls the next batch from
+DuckDB (which releases the GIL while it scans) while the kernel partitions the current one,
+so scanning and partitioning overlap; at most ``prefetch`` batches wait in between.
+
+Entity codes (``choose_entity_code``): an integer user column is its own code. A string (or
+other) column is coded as ``hash(column) >> 1`` (DuckDB's 64-bit hash, shifted to fit int64);
+because two different ids could share a hash, ``choose_entity_code`` counts distinct ids and
+distinct codes once and falls back to a dense code (``dense_rank`` over the ids: exact, but a
+full sort) when they differ. The check is a full aggregate over the column, so a workspace
+should run it once per table version and remember the answer.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from funnelscope.analyses.funnel.kernel import KernelOutput, KernelSpec, run_kernel
+from funnelscope.sqlsafe import ident
+
+DEFAULT_BATCH_ROWS = 1 << 20
+_DONE = object()
+
+
+@dataclass(frozen=True)
+class EntityCode:
+    """How an entity column becomes the kernel's int64 ``entity``.
+
+    ``kind`` is "integer" (the column itself), "hash" (``hash(col) >> 1``) or "dense"
+    (``dense_rank() OVER (ORDER BY col)``). ``expr`` is the SQL expression (the column name
+    already quoted). Decode a code back to ids by computing ``expr`` next to the column.
+    """
+
+    kind: str
+    expr: str
+
+
+def entity_code_expr(column: str, kind: str) -> str:
+    """The SQL expression for ``column`` coded as ``kind`` (see :class:`EntityCode`)."""
+    col = ident(column)
+    if kind == "integer":
+        return f"CAST({col} AS BIGINT)"
+    if kind == "hash":
+        return f"CAST(hash({col}) >> 1 AS BIGINT)"
+    if kind == "dense":
+        return f"CAST(dense_rank() OVER (ORDER BY {col}) AS BIGINT)"
+    raise ValueError(f"unknown entity code kind {kind!r}")
+
+
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT",
+                  "UINTEGER"}
+
+
+def choose_entity_code(con, source_sql: str, column: str) -> EntityCode:
+    """Pick the entity code for ``column`` of the relation ``source_sql`` on connection ``con``.
+
+    Integers up to 32 bits unsigned and BIGINT are used as they are; anything else is hashed,
+    unless hashing merges two distinct values, in which case the dense code is returned.
+    ``source_sql`` is SQL text built by the caller (a table name or a subquery).
+    """
+    col = ident(column)
+    # col is quoted by ident(); source_sql is SQL the caller built from quoted parts
+    rel = con.sql(f"SELECT {col} FROM ({source_sql}) AS src LIMIT 0")  # noqa: S608
+    dtype = str(rel.types[0]).upper()
+    if dtype in _INTEGER_TYPES:
+        return EntityCode("integer", entity_code_expr(column, "integer"))
+    hashed = entity_code_expr(column, "hash")
+    ids, codes = con.sql(
+        f"SELECT count(DISTINCT {col}), count(DISTINCT {hashed}) FROM ({source_sql}) AS src"  # noqa: S608
+    ).fetchone()
+    if ids == codes:
+        return EntityCode("hash", hashed)
+    return EntityCode("dense", entity_code_expr(column, "dense"))
+
+
+def stream_batches(con, query: str, params=None, *, batch_rows: int = DEFAULT_BATCH_ROWS,
+                   prefetch: int = 2) -> Iterator:
+    """Yield the Arrow record batches of ``query`` on ``con``, read ahead on a thread.
+
+    ``params`` are bound query parameters (``?`` placeholders). The reader thread stops when
+    the consumer stops iterating (the generator is closed) or the result is exhausted; an
+    error in DuckDB is raised in the consumer.
+    """
+    reader = con.execute(query, params or []).to_arrow_reader(batch_rows)
+    if prefetch <= 0:
+        yield from reader
+        return
+    q: queue.Queue = queue.Queue(maxsize=prefetch)
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for batch in reader:
+                while not stop.is_set():
+                    try:
+                        q.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_DONE)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+            q.put(exc)
+
+    thread = threading.Thread(target=pump, name="funnelscope-scan", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def run_query_kernel(con, query: str, spec: KernelSpec, params=None, *,
+                     batch_rows: int = DEFAULT_BATCH_ROWS, prefetch: int = 2,
+                     threads: int | None = None) -> KernelOutput:
+    """Run the funnel kernel over the rows of ``query`` (columns entity, ts, mask[, excl, row])."""
+    batches = stream_batches(con, query, params, batch_rows=batch_rows, prefetch=prefetch)
+    return run_kernel(batches, spec, threads=threads)

@@ -1,0 +1,96 @@
+"""``funnelscope demo``: generate the demo datasets, load them, print a first funnel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+DEMO_FUNNEL = ["view", "add_to_cart", "checkout", "pay"]
+
+
+def demo(
+    dataset: str = typer.Option("ecommerce", "--dataset", "-d", help="ecommerce | saas | finance | b2b | all"),
+    users: int = typer.Option(20_000, "--users", help="Users (or accounts) to simulate; 1,000,000 users ≈ 10M+ events."),
+    seed: int = typer.Option(42, "--seed", help="Random seed: the same seed gives the same data."),
+    workspace: Path = typer.Option(Path("demo/funnelscope.duckdb"), "--workspace", "-w", help="Workspace file to load into."),
+    export: Path = typer.Option(None, "--export", help="Also write the raw input files here (CSV + Parquet), to learn the input format."),
+    days: int = typer.Option(90, "--days", help="Days of history to simulate."),
+) -> None:
+    """Generate seeded demo data (known ground truth), load it and print a first funnel.
+
+    With --dataset all, the workspace holds the e-commerce events, customers, orders and spend
+    plus the b2b deals; saas and finance go to their own workspaces beside it
+    (demo/saas.duckdb, demo/finance.duckdb). Ground truth: docs/demo-data.md.
+
+    Example:
+      funnelscope demo --dataset all --workspace demo/funnelscope.duckdb --export demo/data
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    import funnelscope as fs
+    from funnelscope.data.demo import DATASETS, export as export_tables, generate
+    from funnelscope.errors import ConfigError
+
+    if dataset != "all" and dataset not in DATASETS:
+        raise ConfigError(f"unknown dataset {dataset!r}.", hint=f"Use one of: {', '.join(DATASETS)}, all.")
+    if users < 1:
+        raise ConfigError("--users must be at least 1.")
+    console = Console(stderr=True)
+    names = list(DATASETS) if dataset == "all" else [dataset]
+    plan: dict[Path, list[tuple[str, str]]] = {}
+    for name in names:
+        if dataset == "all" and name in ("saas", "finance"):
+            target = workspace.with_name(f"{name}.duckdb")
+            plan.setdefault(target, []).extend((name, t) for t in ("events", "customers", "orders", "spend"))
+        elif dataset == "all" and name == "b2b":
+            plan.setdefault(workspace, []).append((name, "deals"))
+        else:
+            plan.setdefault(workspace, []).extend(
+                (name, t) for t in ("events", "customers", "orders", "deals", "spend"))
+    generated: dict[str, dict] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("generating", total=len(names) + sum(len(v) for v in plan.values()))
+        for name in names:
+            progress.update(task, description=f"generating {name}")
+            generated[name] = generate(name, users=users, seed=seed, days=days)
+            if export:
+                export_tables(generated[name], export / name, fmt="csv")
+                export_tables(generated[name], export / name, fmt="parquet")
+            progress.advance(task)
+        for target, items in plan.items():
+            for old in (target, target.with_name(target.name + ".wal")):
+                old.unlink(missing_ok=True)
+            ws = fs.connect(str(target))
+            for name, table in items:
+                if table not in generated[name]:
+                    progress.advance(task)
+                    continue
+                progress.update(task, description=f"loading {name}.{table} → {target.name}")
+                report = ws.load(generated[name][table], table)
+                if report.rejected:
+                    console.print(f"[red]{name}.{table}: {report.rejected} rows rejected[/red]")
+                progress.advance(task)
+            ws.backend.disconnect()
+    for target in plan:
+        console.print(f"workspace [bold]{target}[/bold]")
+    if export:
+        console.print(f"raw input files in [bold]{export}[/bold]")
+    main = workspace if workspace in plan and any(n == "ecommerce" for n, _ in plan[workspace]) else None
+    if main is None:
+        return
+    from funnelscope.cli.commands.funnel import render
+
+    ws = fs.connect(str(main), read_only=True)
+    result = ws.funnel(DEMO_FUNNEL, "7d")
+    render(result, "table")
+    console.print(
+        f"Next: funnelscope funnel --workspace {main} --steps {','.join(DEMO_FUNNEL)} "
+        f"--window 7d --by channel"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
