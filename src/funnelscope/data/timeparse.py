@@ -14,6 +14,7 @@ from funnelscope.sqlsafe import literal
 EPOCH_FACTORS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
             "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE")
+_INTEGERS = _NUMERIC[:-2]
 
 
 def check_epoch_unit(unit: str | None) -> str | None:
@@ -23,32 +24,47 @@ def check_epoch_unit(unit: str | None) -> str | None:
     raise ConfigError(f"unknown epoch unit {unit!r}.", hint="Use s, ms, us or ns.")
 
 
-def epoch_sql(number_sql: str, unit: str | None) -> str:
-    """Epoch number -> TIMESTAMPTZ. Without ``unit`` each value's magnitude decides it.
+def epoch_sql(number_sql: str, unit: str | None, integral: bool = False) -> str:
+    """Epoch number -> TIMESTAMPTZ; NULL beyond ±2.5e17 µs (about years -5950 to 9890).
 
-    |x| < 1e11 is seconds (until year 5138), < 1e14 milliseconds, < 1e17 microseconds, else
-    nanoseconds.
+    Without ``unit`` each value's magnitude decides it: |x| < 1e11 is seconds (until year
+    5138), < 1e14 milliseconds, < 1e17 microseconds, else nanoseconds. ``integral``: the value
+    is a whole number, converted exactly in integer arithmetic (nanoseconds are truncated to
+    microseconds); otherwise through DOUBLE, rounded to the nearest microsecond.
     """
-    x = f"CAST({number_sql} AS DOUBLE)"
+    if integral:
+        x = f"CAST({number_sql} AS HUGEINT)"
+        scale = {"s": f"{x} * 1000000", "ms": f"{x} * 1000", "us": x, "ns": f"{x} // 1000"}
+    else:
+        x = f"CAST({number_sql} AS DOUBLE)"
+        scale = {u: f"{x} * {f}" for u, f in EPOCH_FACTORS.items()}
     if unit is not None:
-        micros = f"({x} * {EPOCH_FACTORS[unit]})"
+        micros = f"({scale[unit]})"
     else:
         micros = (
-            f"(CASE WHEN abs({x}) < 1e11 THEN {x} * 1000000 WHEN abs({x}) < 1e14 THEN {x} * 1000 "
-            f"WHEN abs({x}) < 1e17 THEN {x} ELSE {x} / 1000 END)"
+            f"(CASE WHEN abs({x}) < 1e11 THEN {scale['s']} WHEN abs({x}) < 1e14 THEN {scale['ms']} "
+            f"WHEN abs({x}) < 1e17 THEN {scale['us']} ELSE {scale['ns']} END)"
         )
+    as_int = micros if integral else f"round({micros})"
     return (
         f"(CASE WHEN abs({micros}) < 2.5e17 "
-        f"THEN timezone('UTC', make_timestamp(CAST(round({micros}) AS BIGINT))) END)"
+        f"THEN timezone('UTC', make_timestamp(CAST({as_int} AS BIGINT))) END)"
     )
 
 
 def text_timestamp_sql(text_sql: str, tz: str, unit: str | None) -> str:
-    """Text -> TIMESTAMPTZ (NULL when it cannot be parsed or is empty)."""
+    """Text -> TIMESTAMPTZ (NULL when it cannot be parsed or is empty).
+
+    Digits only (optional sign): epoch, exact. Digits with a fraction: epoch via DOUBLE. Text
+    ending in ``Z`` or a ``±HH[:MM]`` offset after a time: that instant. Other text is a
+    wall-clock time read in ``tz`` (DuckDB/ICU resolve DST gaps and overlaps; see
+    docs/data-model.md).
+    """
     v = f"NULLIF(TRIM(CAST({text_sql} AS VARCHAR)), '')"
     return (
         f"(CASE WHEN {v} IS NULL THEN NULL "
-        f"WHEN regexp_full_match({v}, '-?[0-9]+(\\.[0-9]+)?') THEN {epoch_sql(v, unit)} "
+        f"WHEN regexp_full_match({v}, '-?[0-9]{{1,30}}') THEN {epoch_sql(v, unit, integral=True)} "
+        f"WHEN regexp_full_match({v}, '-?[0-9]+\\.[0-9]+') THEN {epoch_sql(v, unit)} "
         f"WHEN regexp_matches({v}, '[T ][0-9].*([Zz]|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
         f"THEN TRY_CAST({v} AS TIMESTAMPTZ) "
         f"ELSE timezone({literal(tz)}, TRY_CAST({v} AS TIMESTAMP)) END)"
@@ -62,6 +78,8 @@ def timestamp_sql(column_sql: str, source_type: str, tz: str, unit: str | None) 
         return column_sql
     if t.startswith("TIMESTAMP") or t == "DATE":
         return f"timezone({literal(tz)}, CAST({column_sql} AS TIMESTAMP))"
+    if t in _INTEGERS:
+        return epoch_sql(column_sql, unit, integral=True)
     if t in _NUMERIC or t.startswith("DECIMAL"):
         return epoch_sql(column_sql, unit)
     return text_timestamp_sql(column_sql, tz, unit)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from funnelscope.data.ingest import LoadReport
 
 CONFIG_TABLE = "_funnelscope_config"
+INTERNAL_COLUMNS = ("_key", "_load")  # same as funnelscope.data.ingest.INTERNAL_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,16 @@ class Workspace:
         """Persist :attr:`config` inside the workspace (DuckDB workspaces)."""
         if self.engine != "duckdb" or self.read_only:
             return
+        self._write_config(self.config)
+
+    def _write_config(self, config: WorkspaceConfig) -> None:
         con = self.duckdb
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {ident(CONFIG_TABLE)} (key VARCHAR PRIMARY KEY, value VARCHAR)"
         )
         con.execute(
             f"INSERT OR REPLACE INTO {ident(CONFIG_TABLE)} VALUES ('config', ?)",
-            [self.config.to_json()],
+            [config.to_json()],
         )
 
     def set_timezone(self, tz: str) -> None:
@@ -114,7 +118,7 @@ class Workspace:
                 f"{self.path or 'W'}",
             )
         t = self.backend.table(name)
-        hidden = [c for c in t.columns if c.startswith("_")]
+        hidden = [c for c in t.columns if c in INTERNAL_COLUMNS]
         return t.drop(*hidden) if hidden else t
 
     @property
@@ -139,7 +143,7 @@ class Workspace:
 
     def tables(self, include_internal: bool = False) -> list[TableInfo]:
         """Tables of the workspace with row counts; canonical tables first."""
-        names = self.backend.list_tables()
+        names = [n for n in self.backend.list_tables() if not n.startswith("ibis_")]
         if not include_internal:
             names = [n for n in names if not n.startswith("_")]
         canonical = [n for n in sc.TABLES if n in names]
@@ -165,61 +169,139 @@ class Workspace:
     ) -> LoadReport:
         """Validate and load a file or data frame into canonical ``table``.
 
-        ``columns`` maps canonical names to yours (``{"user_id": "uid"}``) and is remembered
-        for the next load of the same table. Naive times are read in ``tz`` (default: the
-        workspace's time zone) and stored as UTC. ``stages`` (deals) sets the workspace's stage
-        list. Rows failing validation go to ``_rejected`` unless ``strict`` (then nothing loads).
+        ``columns`` maps canonical names to yours (``{"user_id": "uid"}``). It is remembered
+        (merged into the table's saved map) and applied to later loads of the same table
+        wherever their input has the named column. Naive times are read in ``tz`` (default: the
+        workspace's time zone, UTC unless set) and stored as UTC. ``stages`` (deals) sets the
+        workspace's stage list. Rows failing validation go to ``_rejected`` unless ``strict``
+        (then nothing loads). Settings change only when the load succeeds.
         """
         from funnelscope.data.ingest import load_into_duckdb
 
         if self.read_only:
             raise WorkspaceError("the workspace is open read-only; reopen it writable to load.")
         schema = sc.get_schema(table)
-        tz = check_timezone(tz) if tz else self.config.input_timezones.get(
-            table, self.config.timezone
+        tz = check_timezone(tz) if tz else self.config.timezone
+        if stages and len(set(stages)) != len(stages):
+            raise ConfigError(f"--stages repeats a name: {stages}.")
+
+        def remember(config: WorkspaceConfig) -> WorkspaceConfig:
+            if stages:
+                config.deal_stages = list(stages)
+            if columns:
+                config.column_maps[schema.name] = {
+                    **config.column_maps.get(schema.name, {}), **dict(columns)
+                }
+            config.input_timezones[schema.name] = tz
+            return config
+
+        after = remember(WorkspaceConfig.from_json(self.config.to_json()))
+        kwargs = dict(
+            columns=dict(columns or {}),
+            remembered_columns=self.config.column_maps.get(schema.name, {}),
+            tz=tz, strict=strict, epoch_unit=epoch_unit, fmt=format, stages=after.deal_stages,
         )
-        mapping = dict(columns) if columns else dict(self.config.column_maps.get(table, {}))
-        if stages:
-            if len(set(stages)) != len(stages):
-                raise ConfigError(f"--stages repeats a name: {stages}.")
-            self.config.deal_stages = list(stages)
-        kwargs = dict(columns=mapping, tz=tz, strict=strict, epoch_unit=epoch_unit, fmt=format,
-                      stages=self.config.deal_stages)
         if self.engine == "duckdb":
-            report = load_into_duckdb(self.duckdb, source, schema.name, **kwargs)
+            report = load_into_duckdb(
+                self.duckdb, source, schema.name,
+                before_commit=lambda con, _report: self._write_config(after), **kwargs,
+            )
         else:
             report = self._load_via_staging(source, schema.name, kwargs)
-        if columns:
-            self.config.column_maps[table] = dict(columns)
-        self.config.input_timezones[table] = tz
-        self.save_config()
+        remember(self.config)
         return report
 
     def _load_via_staging(self, source: Any, table: str, kwargs: dict) -> LoadReport:
-        """Non-DuckDB engines: validate in a private DuckDB, then append the new rows."""
+        """Non-DuckDB engines: validate in a private DuckDB, then append to the backend.
+
+        The private DuckDB first receives the table's columns and keys, the keys of the rows
+        already in ``_rejected`` and the last load id, so dedupe, quarantine and load numbering
+        work exactly as on DuckDB. Then the new rows, the new rejections and the ``_loads``
+        entry are appended (three writes; engines without multi-table transactions cannot make
+        them one). New property columns are added first (Spark); a property column whose type
+        would have to widen is refused before anything is written.
+        """
         import duckdb
 
-        from funnelscope.data.ingest import load_into_duckdb
+        from funnelscope.data.ingest import LOADS, REJECTED, _ensure_meta_tables, load_into_duckdb
 
         stage = duckdb.connect()
         stage.execute("SET TimeZone = 'UTC'")
+        name = ident(table)
+        before_types = None
         if self.has_table(table):
-            keys = self.backend.table(table).select("_key").to_pyarrow()
-            stage.execute(f"CREATE TABLE __fs_existing_keys AS SELECT CAST(_key AS UHUGEINT) AS _key FROM keys")  # noqa: S608,E501
-            existing = self.backend.table(table).limit(0).to_pyarrow()
-            stage.execute(f"CREATE TABLE {ident(table)} AS SELECT * FROM existing")  # noqa: S608
-            stage.execute(f"ALTER TABLE {ident(table)} ALTER COLUMN _key TYPE UHUGEINT")
-            stage.execute(f"INSERT INTO {ident(table)} (_key) SELECT _key FROM __fs_existing_keys")  # noqa: S608
+            existing = self.backend.table(table).limit(0).to_pyarrow()  # noqa: F841 - read by SQL
+            keys = self.backend.table(table).select("_key").to_pyarrow()  # noqa: F841
+            stage.execute(f"CREATE TABLE {name} AS SELECT * FROM existing")  # noqa: S608
+            stage.execute(f"ALTER TABLE {name} ALTER COLUMN _key TYPE UHUGEINT")
+            stage.execute(f"INSERT INTO {name} (_key) SELECT CAST(_key AS UHUGEINT) FROM keys")  # noqa: S608
+            before_types = dict(stage.execute(f"SELECT column_name, data_type FROM "
+                                              f"information_schema.columns WHERE table_name = ?",
+                                              [table]).fetchall())
+        _ensure_meta_tables(stage)
+        if self.has_table(REJECTED):
+            old = self.backend.table(REJECTED).select("_key").to_pyarrow()  # noqa: F841
+            stage.execute(f"INSERT INTO {ident(REJECTED)} (_key) SELECT CAST(_key AS UHUGEINT) FROM old")  # noqa: S608
+        if self.has_table(LOADS):
+            last = self.backend.table(LOADS).load_id.max().execute()
+            stage.execute(f"INSERT INTO {ident(LOADS)} (load_id) VALUES (?)", [int(last or 0)])
         report = load_into_duckdb(stage, source, table, **kwargs)
-        new = stage.execute(
-            f"SELECT * REPLACE (CAST(_key AS VARCHAR) AS _key) FROM {ident(table)} "  # noqa: S608
-            "WHERE _load IS NOT NULL"
-        ).to_arrow_table()
-        if self.has_table(table):
-            self.backend.insert(table, new)
-        else:
+
+        def rows(sql: str) -> Any:
+            return stage.execute(sql, [report.load_id]).to_arrow_table()
+
+        new = rows(f"SELECT * REPLACE (CAST(_key AS VARCHAR) AS _key) FROM {name} "  # noqa: S608
+                   "WHERE _load = ?")
+        if before_types is None:
             self.backend.create_table(table, new)
+        else:
+            after_types = dict(stage.execute(f"SELECT column_name, data_type FROM "
+                                             f"information_schema.columns WHERE table_name = ?",
+                                             [table]).fetchall())
+            widened = [c for c, t in before_types.items() if c != "_key" and after_types[c] != t]
+            if widened:
+                from funnelscope.errors import BackendNotSupported
+
+                c = widened[0]
+                raise BackendNotSupported(
+                    f"column {c!r} of {table} holds {before_types[c]} values and this input "
+                    f"needs {after_types[c]}; widening a column is supported on DuckDB only.",
+                    hint="Make the input's values fit the existing type, e.g. cast them.",
+                )
+            self._add_columns(table, new.schema, [c for c in after_types if c not in before_types])
+            self.backend.insert(table, new.select(list(self.backend.table(table).columns)))
+        rejected = rows(
+            f"SELECT * REPLACE (CAST(_key AS VARCHAR) AS _key, CAST(raw AS VARCHAR) AS raw) "  # noqa: S608
+            f"FROM {ident(REJECTED)} WHERE load_id = ?"
+        )
+        for meta, data in ((REJECTED, rejected), (LOADS, rows(f"SELECT * FROM {ident(LOADS)} WHERE load_id = ?"))):  # noqa: S608,E501
+            if data.num_rows == 0:
+                continue
+            if self.has_table(meta):
+                self.backend.insert(meta, data)
+            else:
+                self.backend.create_table(meta, data)
+        stage.close()
         return report
+
+    def _add_columns(self, table: str, schema: Any, names: list[str]) -> None:
+        """Add new property columns to a Spark table (their types from the Arrow schema)."""
+        if not names:
+            return
+        if self.engine != "pyspark":
+            from funnelscope.errors import BackendNotSupported
+
+            raise BackendNotSupported(
+                f"the input adds column(s) {', '.join(names)} to {table}; adding columns is "
+                f"supported on DuckDB and Spark only."
+            )
+        from pyspark.sql.pandas.types import from_arrow_type
+
+        cols = ", ".join(
+            f"{ident(n, 'spark')} {from_arrow_type(schema.field(n).type).simpleString()}"
+            for n in names
+        )
+        self.backend.raw_sql(f"ALTER TABLE {ident(table, 'spark')} ADD COLUMNS ({cols})")
 
     # ----- analyses (each lives in funnelscope.analyses.<name>) ------------------------------
     def funnel(self, steps: Any, window: Any = "7d", **options: Any):

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from funnelscope.engine.workspace import Workspace
 
 NOT_REACHED = np.iinfo(np.int64).min
+ENTITY_TABLES = ("customers", "segments")  # where a `by` that is not an event property is looked up
 BATCH_ROWS = 1 << 20
 
 
@@ -191,11 +192,15 @@ def run(ws: Workspace, spec: FunnelSpec) -> FunnelResult:
     from funnelscope.analyses.funnel.result import build_result
 
     started = time.perf_counter()
+    by_table = None
     if spec.by and spec.by not in ws.events.columns:
-        if not ws.has_table("customers") or spec.by not in ws.customers.columns:
+        by_table = next((t for t in ENTITY_TABLES if ws.has_table(t) and spec.by in ws.table(t).columns), None)
+        if by_table is None:
             raise SpecError(
-                f"by={spec.by!r} is neither an event property nor a customers column.",
-                hint="Use a property of the first step's event (e.g. channel) or a customers column.",
+                f"by={spec.by!r} is neither an event property nor a column of the customers or "
+                f"segments tables.",
+                hint="Use a property of the first step's event (e.g. channel), a customers column, "
+                "or a saved segment (funnelscope rfm --save gives rfm_segment).",
             )
     if ws.engine == "duckdb":
         entries, meta = run_duckdb(ws, spec)
@@ -203,17 +208,18 @@ def run(ws: Workspace, spec: FunnelSpec) -> FunnelResult:
         entries, meta = run_spark(ws, spec)
     else:
         raise SpecError(f"funnels are not implemented on the {ws.engine} engine yet.")
-    if spec.by and spec.by not in ws.events.columns:
-        entries["by_value"] = _entity_attribute(ws, spec, entries["entity"].to_numpy(), meta)
+    if by_table is not None:
+        entries["by_value"] = _entity_attribute(ws, spec, entries["entity"].to_numpy(), meta, by_table)
     meta["engine"] = ws.engine
     meta["entity_column"] = entity_column(spec)
     meta["seconds"] = round(time.perf_counter() - started, 4)
     return build_result(ws, spec, entries, meta)
 
 
-def _entity_attribute(ws: Workspace, spec: FunnelSpec, codes: np.ndarray, meta: dict) -> np.ndarray:
-    """``by`` from the customers table: look the attribute up per entity code in the engine."""
-    c = ws.customers
+def _entity_attribute(ws: Workspace, spec: FunnelSpec, codes: np.ndarray, meta: dict,
+                      table: str) -> np.ndarray:
+    """``by`` from an entity table (customers, segments): look it up per entity code."""
+    c = ws.table(table)
     col = "user_id"
     lookup = c.select(entity=c[col], v=c[spec.by].cast("string"))
     if ws.engine == "duckdb":

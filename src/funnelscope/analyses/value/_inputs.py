@@ -25,7 +25,7 @@ _UNIT_ALIASES = {"day": "days", "week": "weeks", "month": "months", "year": "yea
                  "D": "days", "W": "weeks"}
 
 
-def time_unit(name: str, *, argument: str = "time_unit") -> str:
+def canonical_unit(name: str, *, argument: str = "time_unit") -> str:
     """Return the canonical time-unit name (``days``, ``weeks``, ``months``, ``years``)."""
     unit = _UNIT_ALIASES.get(name, name) if isinstance(name, str) else name
     if unit not in DAYS_PER_UNIT:
@@ -38,7 +38,7 @@ def time_unit(name: str, *, argument: str = "time_unit") -> str:
 
 def days_per(unit: str) -> float:
     """Days in one ``unit`` (see :data:`DAYS_PER_UNIT`)."""
-    return DAYS_PER_UNIT[time_unit(unit)]
+    return DAYS_PER_UNIT[canonical_unit(unit)]
 
 
 def as_pandas(data: Any, *, name: str) -> pd.DataFrame:

@@ -30,10 +30,10 @@ from funnelscope.analyses.value._inputs import (
     as_pandas,
     as_timestamp,
     as_timestamps,
+    canonical_unit,
     days_per,
     require_columns,
     single_currency,
-    time_unit as _unit,
 )
 from funnelscope.analyses.value._result import TableResult
 from funnelscope.errors import ConfigError, InputError
@@ -124,7 +124,7 @@ def customer_summary(
     a                1      2.0  4.0            20.0
     b                0      0.0  3.0             0.0
     """
-    unit = _unit(time_unit)
+    unit = canonical_unit(time_unit)
     end = as_timestamp(observation_end, argument="observation_end").normalize()
     daily, cur = _purchase_days(orders, customer=customer, timestamp=timestamp, amount=amount,
                                 currency=currency, time_zone=time_zone, until=end)
@@ -153,7 +153,7 @@ def calibration_holdout_summary(
     ``monetary_value_holdout`` = mean value of those days (0 if none), ``duration_holdout`` =
     holdout length in ``time_unit``.
     """
-    unit = _unit(time_unit)
+    unit = canonical_unit(time_unit)
     cal_end = as_timestamp(calibration_end, argument="calibration_end").normalize()
     end = as_timestamp(observation_end, argument="observation_end").normalize()
     if end <= cal_end:

@@ -1,0 +1,467 @@
+"""Funnel benchmark: funnelscope's local kernel against chdb, DuckDB SQL and pandas.
+
+    python benchmarks/funnel.py [--events 10M] [--repeat 3] [--out benchmarks/results/funnel-<date>.md]
+
+Generates N events (default 10M) as an UNSORTED Parquet file in a cache directory (users with
+a heavy-tailed activity, 13 event names of which 5 are the funnel steps, timestamps uniform
+over 90 days), then runs every method as its own subprocess on the same file and reports the
+median wall time of ``--repeat`` runs and the peak RSS of the process. The question asked of
+every method: a 5-step ordered funnel with a 7-day window (ClickHouse ``windowFunnel``
+semantics) -> entities reaching each step. All methods must give the same counts; a mismatch
+is printed loudly and makes the script exit with status 1.
+
+Methods:
+  kernel        funnelscope: DuckDB scan -> Arrow batches -> C kernel (time from reading the
+                file to the counts, in-process; imports excluded)
+  cli           the whole ``funnelscope funnel ... --format json`` process (imports included);
+                skipped when the CLI is not installed
+  chdb          chdb windowFunnel with an explicit non-Nullable schema (in-process)
+  chdb-process  the same chdb query timed as a whole Python process (imports included), the
+                yardstick for ``cli``
+  chdb-infer    chdb windowFunnel with the schema inferred from Parquet (in-process)
+  duckdb-sql    a hand-written DuckDB window-function query (one window pass per step)
+  pandas        the groupby-apply an analyst would write, on the first 1M events, scaled
+                linearly to N (its counts are checked against the kernel on the same slice)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STEPS = ["view", "signup", "add_to_cart", "checkout", "purchase"]
+OTHER = ["search", "scroll", "click", "logout", "login", "share", "noise_a", "noise_b"]
+WEIGHTS = [0.20, 0.06, 0.08, 0.04, 0.03, 0.15, 0.12, 0.12, 0.05, 0.05, 0.03, 0.04, 0.03]
+WINDOW_US = 7 * 86_400 * 1_000_000
+PANDAS_SLICE = 1_000_000
+HERE = Path(__file__).resolve().parent
+
+
+def parse_count(text: str) -> int:
+    """'10M' -> 10_000_000, '500k' -> 500_000, '1e6' -> 1_000_000."""
+    t = text.strip().lower()
+    mult = {"k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9}.get(t[-1:], 1)
+    if mult != 1:
+        t = t[:-1]
+    return int(float(t) * mult)
+
+
+# ------------------------------------------------------------------------------ data
+
+
+def generate(n: int, path: Path, string_users: bool, seed: int = 42) -> None:
+    """Write n unsorted events to ``path`` (event_id, user_id, event, ts), vectorised."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    users = max(1, n // 20)
+    activity = rng.pareto(1.5, users) + 1.0
+    activity /= activity.sum()
+    names = pa.array(STEPS + OTHER)
+    p = np.asarray(WEIGHTS) / sum(WEIGHTS)
+    t0 = int(np.datetime64("2024-01-01T00:00:00", "us").astype(np.int64))
+    span = 90 * 86_400 * 1_000_000
+    tmp = path.with_suffix(".tmp")
+    schema = pa.schema([
+        ("event_id", pa.int64()),
+        ("user_id", pa.string() if string_users else pa.int64()),
+        ("event", pa.string()),
+        ("ts", pa.timestamp("us", tz="UTC")),
+    ])
+    chunk = 5_000_000
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for lo in range(0, n, chunk):
+            m = min(chunk, n - lo)
+            uid = rng.choice(users, m, p=activity)
+            ev = rng.choice(len(names), m, p=p).astype(np.int32)
+            ts = t0 + rng.integers(0, span, m)
+            user_col = (pa.array(np.char.add("u", uid.astype(str))) if string_users
+                        else pa.array(uid.astype(np.int64)))
+            table = pa.table({
+                "event_id": pa.array(np.arange(lo, lo + m, dtype=np.int64)),
+                "user_id": user_col,
+                "event": pa.DictionaryArray.from_arrays(pa.array(ev), names).cast(pa.string()),
+                "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
+            }, schema=schema)
+            writer.write_table(table, row_group_size=1 << 20)
+    tmp.rename(path)
+
+
+# ------------------------------------------------------------------------------ methods (child side)
+
+
+def _cumulative(hist: dict[int, int]) -> list[int]:
+    """{level: entities} -> entities reaching step j, j = 1..k."""
+    k = len(STEPS)
+    return [sum(c for lv, c in hist.items() if lv >= j) for j in range(1, k + 1)]
+
+
+def _step_case(col: str = "event") -> str:
+    return " ".join(f"WHEN '{s}' THEN {1 << i}" for i, s in enumerate(STEPS))
+
+
+def _in_list() -> str:
+    return ", ".join(f"'{s}'" for s in STEPS)
+
+
+def m_kernel(path: str, threads: int) -> list[int]:
+    import duckdb
+
+    from funnelscope.analyses.funnel.kernel import KernelSpec
+    from funnelscope.analyses.funnel.scan import run_query_kernel
+
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    kind = con.sql(f"SELECT user_id FROM read_parquet('{path}') LIMIT 0").types[0]
+    entity = "user_id" if str(kind).upper() == "BIGINT" else "CAST(hash(user_id) >> 1 AS BIGINT)"
+    query = (
+        f"SELECT {entity} AS entity, ts, CAST(CASE event {_step_case()} ELSE 0 END AS UINTEGER)"
+        f" AS mask FROM read_parquet('{path}') WHERE event IN ({_in_list()})"
+    )
+    out = run_query_kernel(con, query, KernelSpec(len(STEPS), WINDOW_US), threads=threads)
+    return [int(x) for x in out.level_counts(len(STEPS))]
+
+
+def _chdb_query(path: str, explicit: bool) -> str:
+    conds = ", ".join(f"event = '{s}'" for s in STEPS)
+    src = f"file('{path}', Parquet)"
+    if explicit:
+        import pyarrow.parquet as pq
+
+        utype = "String" if str(pq.read_schema(path).field("user_id").type) == "string" else "Int64"
+        schema = f"event_id Int64, user_id {utype}, event String, ts DateTime64(6)"
+        src = f"file('{path}', Parquet, '{schema}')"
+    return (
+        "SELECT level, count() FROM (SELECT user_id, windowFunnel("
+        f"{WINDOW_US})(toUInt64(toUnixTimestamp64Micro(ts)), {conds}) AS level FROM {src} "
+        f"WHERE event IN ({_in_list()}) GROUP BY user_id) GROUP BY level ORDER BY level"
+    )
+
+
+def m_chdb(path: str, explicit: bool) -> list[int]:
+    import chdb
+
+    res = chdb.query(_chdb_query(path, explicit), "CSV").data()
+    hist = {int(a): int(b) for a, b in (line.split(",") for line in res.strip().splitlines())}
+    return _cumulative(hist)
+
+
+def m_duckdb_sql(path: str, threads: int) -> list[int]:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    k = len(STEPS)
+    case = " ".join(f"WHEN '{s}' THEN {i + 1}" for i, s in enumerate(STEPS))
+    ctes = [
+        f"e AS (SELECT user_id AS u, epoch_us(ts) AS t, CASE event {case} END AS s "
+        f"FROM read_parquet('{path}') WHERE event IN ({_in_list()}))",
+        "l1 AS (SELECT *, CASE WHEN s = 1 THEN t END AS st1 FROM e)",
+    ]
+    for j in range(2, k + 1):
+        ctes.append(
+            f"l{j} AS (SELECT * EXCLUDE (p), CASE WHEN s = {j} AND t - p <= {WINDOW_US} "
+            f"THEN p END AS st{j} FROM (SELECT *, max(st{j - 1}) OVER (PARTITION BY u "
+            f"ORDER BY t, s ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS p FROM l{j - 1}))"
+        )
+    level = "CASE " + " ".join(
+        f"WHEN max(st{j}) IS NOT NULL THEN {j}" for j in range(k, 0, -1)) + " ELSE 0 END"
+    sql = (f"WITH {', '.join(ctes)} SELECT lv, count(*) FROM (SELECT u, {level} AS lv "
+           f"FROM l{k} GROUP BY u) GROUP BY lv")
+    return _cumulative(dict(con.sql(sql).fetchall()))
+
+
+def _pandas_levels(df) -> dict[int, int]:
+    """What an analyst writes: sort, group by user, walk each user's events in Python."""
+    order = {s: i + 1 for i, s in enumerate(STEPS)}
+    df = df[df["event"].isin(STEPS)].copy()
+    df["step"] = df["event"].map(order)
+    df["t"] = df["ts"].astype("int64") // 1000 if str(df["ts"].dtype).endswith("ns, UTC]") \
+        else df["ts"].astype("int64")
+    df = df.sort_values(["user_id", "t", "step"])
+
+    def level(g) -> int:
+        start = [None] * (len(STEPS) + 1)
+        best = 0
+        for t, s in zip(g["t"].to_numpy(), g["step"].to_numpy(), strict=True):
+            if s == 1:
+                start[1] = t
+                best = max(best, 1)
+            elif start[s - 1] is not None and t - start[s - 1] <= WINDOW_US:
+                start[s] = start[s - 1]
+                best = max(best, s)
+        return best
+
+    levels = df.groupby("user_id", sort=False).apply(level, include_groups=False)
+    return levels.value_counts().to_dict()
+
+
+def m_pandas(path: str) -> dict:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    table = next(pf.iter_batches(batch_size=PANDAS_SLICE))
+    df = table.to_pandas()
+    df["ts"] = df["ts"].astype("datetime64[us, UTC]")
+    t0 = time.perf_counter()
+    hist = _pandas_levels(df)
+    seconds = time.perf_counter() - t0
+    # the same slice through the kernel, for the equality check
+    import numpy as np
+    import pyarrow as pa
+
+    from funnelscope.analyses.funnel.kernel import KernelSpec, run_kernel
+
+    keep = df["event"].isin(STEPS).to_numpy()
+    codes = {s: 1 << i for i, s in enumerate(STEPS)}
+    sub = df[keep]
+    uid = sub["user_id"]
+    ent = uid.to_numpy(np.int64) if uid.dtype.kind in "iu" else \
+        pd_hash(uid.to_numpy())
+    kt = pa.table({"entity": pa.array(ent, pa.int64()),
+                   "ts": pa.array(sub["ts"].astype("int64").to_numpy(), pa.int64()),
+                   "mask": pa.array(sub["event"].map(codes).to_numpy(np.uint32))})
+    ref = run_kernel(kt, KernelSpec(len(STEPS), WINDOW_US)).level_counts(len(STEPS))
+    return {"seconds": seconds, "counts": _cumulative(hist),
+            "kernel_counts": [int(x) for x in ref], "slice": int(len(df))}
+
+
+def pd_hash(values):
+    import pandas as pd
+
+    return pd.util.hash_array(values).view("int64")
+
+
+def child(method: str, path: str, threads: int) -> None:
+    """Run one method in this process and print {"seconds", "counts", ...} as JSON."""
+    # imports are not part of the in-process time
+    if method == "kernel":
+        import duckdb  # noqa: F401
+
+        import funnelscope.analyses.funnel.scan  # noqa: F401
+    elif method.startswith("chdb"):
+        import chdb  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    elif method == "duckdb-sql":
+        import duckdb  # noqa: F401
+    t0 = time.perf_counter()
+    if method == "pandas":
+        out = m_pandas(path)
+        print(json.dumps(out))
+        return
+    if method == "kernel":
+        counts = m_kernel(path, threads)
+    elif method in ("chdb", "chdb-process"):
+        counts = m_chdb(path, explicit=True)
+    elif method == "chdb-infer":
+        counts = m_chdb(path, explicit=False)
+    elif method == "duckdb-sql":
+        counts = m_duckdb_sql(path, threads)
+    else:
+        raise SystemExit(f"unknown method {method}")
+    print(json.dumps({"seconds": time.perf_counter() - t0, "counts": counts}))
+
+
+# ------------------------------------------------------------------------------ parent side
+
+
+def run_measured(argv: list[str]) -> tuple[float, float, str, int]:
+    """Run argv as a child; return (wall s, peak RSS MB of that child, stdout, status)."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as fout, tempfile.TemporaryFile("w+") as ferr:
+        proc = subprocess.Popen(argv, stdout=fout, stderr=ferr, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        fout.seek(0)
+        ferr.seek(0)
+        out, err = fout.read(), ferr.read()
+    if proc.returncode != 0:
+        sys.stderr.write(f"\n--- {' '.join(argv[:4])} failed:\n{err[-3000:]}\n")
+    return wall, usage.ru_maxrss / 1024.0, out, proc.returncode
+
+
+def cli_available() -> str | None:
+    exe = shutil.which("funnelscope") or str(Path(sys.executable).with_name("funnelscope"))
+    if not Path(exe).exists():
+        return None
+    wall, _, out, status = run_measured([exe, "funnel", "--help"])
+    return exe if status == 0 else None
+
+
+def parse_cli_counts(text: str) -> list[int] | None:
+    """Entities per step from the CLI's JSON (a list of steps with a count-like field)."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    steps = doc.get("steps") if isinstance(doc, dict) else doc
+    if isinstance(doc, dict) and steps is None:
+        for key in ("result", "rows", "table", "data"):
+            if isinstance(doc.get(key), list):
+                steps = doc[key]
+                break
+    if not isinstance(steps, list):
+        return None
+    out = []
+    for row in steps:
+        if not isinstance(row, dict):
+            return None
+        for key in ("entities", "count", "users", "n"):
+            if key in row:
+                out.append(int(row[key]))
+                break
+        else:
+            return None
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--events", default="10M", help="number of events, e.g. 10M, 50M, 100M")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", default=None, help="write the markdown table here")
+    ap.add_argument("--cache", default=os.environ.get("FUNNELSCOPE_BENCH_CACHE",
+                                                      str(Path(tempfile.gettempdir())
+                                                          / "funnelscope-bench")))
+    ap.add_argument("--string-users", action="store_true", help="user_id as strings")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--methods", default="kernel,cli,chdb,chdb-process,chdb-infer,duckdb-sql,pandas")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--file", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        child(args.child, args.file, args.threads)
+        return 0
+
+    n = parse_count(args.events)
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"events-{n}-{'str' if args.string_users else 'int'}.parquet"
+    if not path.exists():
+        print(f"generating {n:,} events -> {path}", flush=True)
+        t0 = time.perf_counter()
+        generate(n, path, args.string_users)
+        print(f"  {time.perf_counter() - t0:.1f} s", flush=True)
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    script = str(Path(__file__).resolve())
+    results: dict[str, dict] = {}
+    cli = cli_available() if "cli" in methods else None
+    for method in methods:
+        if method == "cli" and cli is None:
+            results[method] = {"note": "skipped: the funnelscope CLI (funnel command) is not installed"}
+            print(f"{method:13s} skipped (no funnelscope CLI)", flush=True)
+            continue
+        walls, inner, rss, counts, note = [], [], [], None, ""
+        for _ in range(args.repeat if method != "pandas" else 1):
+            if method == "cli":
+                argv_ = [cli, "funnel", "--events", str(path), "--steps", ",".join(STEPS),
+                         "--window", "7d", "--format", "json"]
+            else:
+                argv_ = [sys.executable, script, "--child", method, "--file", str(path),
+                         "--threads", str(args.threads)]
+            wall, peak, out, status = run_measured(argv_)
+            if status != 0:
+                note = f"failed (exit {status})"
+                break
+            walls.append(wall)
+            rss.append(peak)
+            if method == "cli":
+                counts = parse_cli_counts(out)
+                if counts is None:
+                    note = "could not read counts from the CLI's JSON"
+                continue
+            doc = json.loads(out.strip().splitlines()[-1])
+            inner.append(doc["seconds"])
+            counts = doc["counts"]
+            if method == "pandas":
+                scale = n / doc["slice"]
+                inner[-1] *= scale
+                note = (f"{doc['slice']:,}-event slice x{scale:.0f}; slice counts "
+                        + ("= kernel" if doc["counts"] == doc["kernel_counts"]
+                           else f"!= kernel {doc['kernel_counts']}"))
+                if doc["counts"] != doc["kernel_counts"]:
+                    print(f"!!! MISMATCH pandas slice {doc['counts']} vs kernel "
+                          f"{doc['kernel_counts']}", flush=True)
+                    results.setdefault("_mismatch", {})["pandas"] = True
+        in_process = method not in ("cli", "chdb-process")
+        seconds = (statistics.median(inner) if in_process and inner
+                   else statistics.median(walls) if walls else float("nan"))
+        results[method] = {
+            "seconds": seconds,
+            "process_wall": statistics.median(walls) if walls else float("nan"),
+            "rss_mb": max(rss) if rss else float("nan"),
+            "counts": counts,
+            "note": note,
+            "runs": len(walls),
+        }
+        print(f"{method:13s} {seconds:8.3f} s  peak RSS {results[method]['rss_mb']:7.0f} MB  "
+              f"{counts} {note}", flush=True)
+
+    # equal counts across methods (pandas ran on a slice: checked against the kernel above)
+    full = {m: r["counts"] for m, r in results.items()
+            if m not in ("pandas", "_mismatch") and r.get("counts") is not None}
+    distinct = {json.dumps(c) for c in full.values()}
+    mismatch = len(distinct) > 1 or "_mismatch" in results
+    if len(distinct) > 1:
+        print("\n!!! MISMATCH: methods disagree on the funnel counts:", flush=True)
+        for m, c in full.items():
+            print(f"!!!   {m:13s} {c}", flush=True)
+
+    table = render(results, n, args)
+    print("\n" + table)
+    out_path = args.out or str(HERE / "results" / f"funnel-{dt.date.today():%Y-%m-%d}.md")
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_path).write_text(table + "\n", encoding="utf-8")
+    print(f"written {out_path}")
+    return 1 if mismatch else 0
+
+
+def render(results: dict, n: int, args) -> str:
+    base = results.get("chdb", {}).get("seconds")
+    base_rss = results.get("chdb", {}).get("rss_mb")
+    proc_base = results.get("chdb-process", {}).get("seconds")
+    lines = [
+        f"# Funnel benchmark: {n:,} events, 5 steps, 7-day window",
+        "",
+        f"{dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end, median of {args.repeat} runs, "
+        f"user ids {'strings' if args.string_users else 'int64'}, threads={args.threads}.",
+        "In-process times run from reading the file to the counts (imports excluded); "
+        "`cli` and `chdb-process` are whole processes (imports included).",
+        "",
+        "| method | seconds | x chdb | peak RSS MB | x chdb RSS | entities per step | note |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    for m, r in results.items():
+        if m.startswith("_"):
+            continue
+        if "seconds" not in r:
+            lines.append(f"| {m} | | | | | | {r.get('note', '')} |")
+            continue
+        ref = proc_base if m == "cli" else base
+        ratio = f"{r['seconds'] / ref:.2f}" if ref and r["seconds"] == r["seconds"] else ""
+        if m == "cli" and ref:
+            ratio += " (vs chdb-process)"
+        rss_ratio = f"{r['rss_mb'] / base_rss:.2f}" if base_rss else ""
+        lines.append(
+            f"| {m} | {r['seconds']:.3f} | {ratio} | {r['rss_mb']:.0f} | {rss_ratio} | "
+            f"{r['counts']} | {r['note']} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

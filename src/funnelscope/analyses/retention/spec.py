@@ -1,0 +1,201 @@
+"""What each analysis of this package computes: frozen specs, validated on construction.
+
+A spec holds no data. The exact semantics of every field are in docs/metrics.md; the
+docstrings here give the short version and units.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from funnelscope.analyses.retention.periods import check_period
+from funnelscope.analyses.retention.sources import as_event_names
+from funnelscope.errors import SpecError
+
+KINDS = ("on", "on_or_after")
+MAX_PERIODS = 1000
+
+
+def _check_int(value: Any, what: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"{what} must be a whole number, got {value!r}.")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise SpecError(f"{what} must be {bound}, got {value}.")
+    return value
+
+
+def _start_value(start: Any) -> str | tuple[str, ...] | None:
+    if start is None or isinstance(start, str) and start == "signup":
+        return start
+    names = as_event_names(start, "start")
+    return names[0] if names and len(names) == 1 else names
+
+
+def parse_brackets(brackets: Any, periods: int) -> tuple[tuple[int, int], ...]:
+    """``[1, (2, 7), "8-30"]`` -> ((1, 1), (2, 7), (8, 30)): ascending, non-overlapping, <= periods."""
+    if brackets is None:
+        return ()
+    if isinstance(brackets, str):
+        brackets = [b for b in brackets.split(",") if b.strip()]
+    out: list[tuple[int, int]] = []
+    for b in brackets:
+        if isinstance(b, bool):
+            raise SpecError(f"cannot read bracket {b!r}.")
+        if isinstance(b, int):
+            lo = hi = b
+        elif isinstance(b, str) and re.fullmatch(r"\s*\d+\s*(-\s*\d+\s*)?", b):
+            parts = [int(x) for x in b.split("-")]
+            lo, hi = parts[0], parts[-1]
+        elif isinstance(b, (tuple, list)) and len(b) == 2 and all(
+            isinstance(x, int) and not isinstance(x, bool) for x in b
+        ):
+            lo, hi = b
+        else:
+            raise SpecError(
+                f"cannot read bracket {b!r}.",
+                hint='Write a period number or a range: [1, (2, 7), "8-30"].',
+            )
+        if not 0 <= lo <= hi:
+            raise SpecError(f"bracket {b!r} must satisfy 0 <= first <= last.")
+        if hi > periods:
+            raise SpecError(
+                f"bracket {b!r} ends after period {periods}.", hint=f"Set periods >= {hi}."
+            )
+        if out and lo <= out[-1][1]:
+            raise SpecError(
+                f"brackets must be ascending and must not overlap: {b!r} starts at or before "
+                f"the end of the previous one ({out[-1][0]}-{out[-1][1]})."
+            )
+        out.append((lo, hi))
+    return tuple(out)
+
+
+def bracket_label(b: tuple[int, int]) -> str:
+    return str(b[0]) if b[0] == b[1] else f"{b[0]}-{b[1]}"
+
+
+class _Spec:
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class RetentionSpec(_Spec):
+    """A cohort retention table.
+
+    start: None (any event), "signup" (customers.first_seen, else the ``signup`` event), or an
+    event name / tuple of names: what puts a user in a cohort. returning: None (any event) or
+    event names: what counts as coming back. period: day | week | month (calendar buckets in the
+    reporting time zone, weeks from Monday). periods: the last period number reported (0 is the
+    cohort's own period). kind: "on" (active in period k) | "on_or_after" (active in period k or
+    any later period in the data). by: a column of the start event or of the customers table.
+    first_time: cohort = the user's first start (True) or every period with a start (recurring).
+    brackets: custom groups of periods, e.g. ((1, 1), (2, 7), (8, 30)).
+    """
+
+    start: str | tuple[str, ...] | None = None
+    returning: tuple[str, ...] | None = None
+    period: str = "day"
+    periods: int = 30
+    kind: str = "on"
+    by: str | None = None
+    first_time: bool = True
+    brackets: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        check_period(self.period)
+        _check_int(self.periods, "periods", 1, MAX_PERIODS)
+        if self.kind not in KINDS:
+            raise SpecError(f"unknown kind {self.kind!r}.", hint="Use on or on_or_after.")
+        if self.by is not None and (not isinstance(self.by, str) or not self.by.strip()):
+            raise SpecError(f"by must be a column name, got {self.by!r}.")
+
+
+def retention_spec(
+    start: str | Sequence[str] | None = None,
+    returning: str | Sequence[str] | None = "any",
+    period: str = "day",
+    periods: int = 30,
+    kind: str = "on",
+    by: str | None = None,
+    first_time: bool = True,
+    brackets: Any = None,
+) -> RetentionSpec:
+    """Build a :class:`RetentionSpec` from the arguments analysts write."""
+    periods = _check_int(periods, "periods", 1, MAX_PERIODS)
+    return RetentionSpec(
+        start=_start_value(start),
+        returning=as_event_names(returning, "returning"),
+        period=period, periods=periods, kind=kind, by=by, first_time=bool(first_time),
+        brackets=parse_brackets(brackets, periods),
+    )
+
+
+@dataclass(frozen=True)
+class ActivitySpec(_Spec):
+    """Active users and their rhythm.
+
+    events: None (any event) or the event names that count as activity. period: day | week |
+    month for the lifecycle table (new / returning / resurrected / dormant). repurchase_within:
+    None, or days: a repurchase counts only when the second order comes within this many days
+    of the first (customers whose window is not over at the orders' end are left out).
+    """
+
+    events: tuple[str, ...] | None = None
+    period: str = "week"
+    repurchase_within: int | None = None
+
+    def __post_init__(self) -> None:
+        check_period(self.period)
+        if self.repurchase_within is not None:
+            _check_int(self.repurchase_within, "repurchase_within (days)", 1)
+
+
+def activity_spec(events: str | Sequence[str] | None = None, period: str = "week",
+                  repurchase_within: int | None = None) -> ActivitySpec:
+    """Build an :class:`ActivitySpec` from the arguments analysts write."""
+    return ActivitySpec(as_event_names(events, "events"), period, repurchase_within)
+
+
+@dataclass(frozen=True)
+class ChurnSpec(_Spec):
+    """Churn under one definition, per period and as a survival curve.
+
+    events: None (any event) or the event names that count as activity. inactivity_days: a
+    customer has churned after this many consecutive days without activity (used unless
+    cancel_event is set). cancel_event: event name(s) that end a customer's life instead.
+    period: day | week | month for the churn-rate table. by: a column of the user's first
+    activity event or of the customers table.
+    """
+
+    events: tuple[str, ...] | None = None
+    inactivity_days: int = 30
+    cancel_event: tuple[str, ...] | None = None
+    period: str = "month"
+    by: str | None = None
+
+    def __post_init__(self) -> None:
+        check_period(self.period)
+        _check_int(self.inactivity_days, "inactivity_days", 1)
+        if self.cancel_event and self.events and set(self.cancel_event) & set(self.events):
+            raise SpecError("a cancellation event cannot also count as activity.",
+                            hint="Leave it out of events=.")
+
+    @property
+    def definition(self) -> str:
+        if self.cancel_event:
+            return "cancellation: event " + " or ".join(repr(e) for e in self.cancel_event)
+        return f"inactivity: no activity for {self.inactivity_days} days"
+
+
+def churn_spec(events: str | Sequence[str] | None = None, inactivity_days: int = 30,
+               cancel_event: str | Sequence[str] | None = None, period: str = "month",
+               by: str | None = None) -> ChurnSpec:
+    """Build a :class:`ChurnSpec` from the arguments analysts write."""
+    return ChurnSpec(as_event_names(events, "events"), inactivity_days,
+                     as_event_names(cancel_event, "cancel_event"), period, by)

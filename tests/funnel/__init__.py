@@ -1,0 +1,1 @@
+"""Funnel semantics: the reference oracle, its strategies and its checks."""
