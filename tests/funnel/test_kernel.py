@@ -7,6 +7,7 @@ docs/funnels.md (no greedy scan), so it is independent of the kernel's algorithm
 from __future__ import annotations
 
 import itertools
+import os
 import random
 
 import numpy as np
@@ -347,6 +348,13 @@ def test_row_column_may_be_absent_and_input_order_does_not_matter():
                                                           strict=True)}
             outs.append(got)
         assert outs[0] == outs[1] == outs[2] == {1: 0, 2: 2}
+
+
+def test_the_c_kernel_is_built_when_required():
+    """Set FUNNELSCOPE_REQUIRE_C_KERNEL=1 in CI so a failed build cannot hide behind numpy."""
+    if os.environ.get("FUNNELSCOPE_REQUIRE_C_KERNEL") != "1":
+        pytest.skip("FUNNELSCOPE_REQUIRE_C_KERNEL is not set")
+    assert kernel_backend() == "c"
 
 
 def test_empty_input():

@@ -133,3 +133,153 @@ def average_curve(ref: dict, periods: int) -> list[float | None]:
         den = sum(r["size"] for r in ref.values() if r["retained"][k] is not None)
         out.append(num / den if den else None)
     return out
+
+
+# ----- activity ----------------------------------------------------------------------------
+def active_days(events, tz, names=None) -> dict[str, set[date]]:
+    out = defaultdict(set)
+    for u, e, ts in events:
+        if names is None or e in names:
+            out[u].add(local_date(ts, tz))
+    return out
+
+
+def activity(events, tz, names=None):
+    """daily {day: (dau, wau_7d, mau_30d)}, weekly {monday: wau}, monthly {first: mau},
+    frequency {(monday, days): users}."""
+    first, last = data_days(events, tz)
+    days = active_days(events, tz, names)
+    daily = {}
+    d = first
+    while d <= last:
+        dau = sum(1 for s in days.values() if d in s)
+        w = sum(1 for s in days.values() if any(d - timedelta(6) <= x <= d for x in s)) \
+            if d - timedelta(6) >= first else None
+        m = sum(1 for s in days.values() if any(d - timedelta(29) <= x <= d for x in s)) \
+            if d - timedelta(29) >= first else None
+        daily[d.isoformat()] = (dau, w, m)
+        d += timedelta(1)
+    weekly, monthly, freq = defaultdict(set), defaultdict(set), defaultdict(int)
+    for u, s in days.items():
+        per_week = defaultdict(int)
+        for x in s:
+            weekly[period_start(x, "week")].add(u)
+            monthly[period_start(x, "month")].add(u)
+            per_week[period_start(x, "week")] += 1
+        for w, n in per_week.items():
+            freq[(w.isoformat(), n)] += 1
+    return (daily, {k.isoformat(): len(v) for k, v in weekly.items()},
+            {k.isoformat(): len(v) for k, v in monthly.items()}, dict(freq))
+
+
+def lifecycle(events, tz, period, names=None):
+    """{period_start_iso: (new, returning, resurrected, dormant)} for every period of the data."""
+    first, last = data_days(events, tz)
+    days = active_days(events, tz, names)
+    active = {u: {period_start(x, period) for x in s} for u, s in days.items()}
+    out = {}
+    p = period_start(first, period)
+    while p <= last:
+        prev = add_periods(p, -1, period)
+        new = ret = res = dorm = 0
+        for s in active.values():
+            earlier = [q for q in s if q < p]
+            if p in s:
+                if not earlier:
+                    new += 1
+                elif prev in s:
+                    ret += 1
+                else:
+                    res += 1
+            elif prev in s:
+                dorm += 1
+        out[p.isoformat()] = (new, ret, res, dorm)
+        p = add_periods(p, 1, period)
+    return out
+
+
+def longest_streaks(events, tz, names=None) -> dict[int, int]:
+    """{N: users whose longest run of consecutive active weeks is N}."""
+    out = defaultdict(int)
+    for s in active_days(events, tz, names).values():
+        weeks = sorted({period_start(x, "week") for x in s})
+        best = run = 1
+        for a, b in zip(weeks, weeks[1:], strict=False):
+            run = run + 1 if (b - a).days == 7 else 1
+            best = max(best, run)
+        out[best] += 1
+    return dict(out)
+
+
+def repurchase(orders, within_days=None):
+    """(buyers, repeat buyers, eligible, repeat within) from [(user, aware ts)]."""
+    by_user = defaultdict(list)
+    for u, ts in orders:
+        by_user[u].append(ts)
+    end = max(ts for _, ts in orders)
+    buyers = len(by_user)
+    repeat = sum(1 for v in by_user.values() if len(v) >= 2)
+    if within_days is None:
+        return buyers, repeat, None, None
+    w = timedelta(days=within_days)
+    eligible = within = 0
+    for v in by_user.values():
+        v = sorted(v)
+        if v[0] + w <= end:
+            eligible += 1
+            if len(v) >= 2 and v[1] - v[0] <= w:
+                within += 1
+    return buyers, repeat, eligible, within
+
+
+# ----- churn -------------------------------------------------------------------------------
+def churn_spells(events, tz, *, inactivity_days=30, cancel=None, names=None):
+    """[(user, start date, churn date, observed)] per spell, in order per user."""
+    first, last = data_days(events, tz)
+    out = []
+    per_user = defaultdict(list)
+    for u, e, ts in events:
+        if cancel and e in cancel:
+            per_user[u].append((local_date(ts, tz), 1))
+        elif names is None or e in names:
+            per_user[u].append((local_date(ts, tz), 0))
+    for u, rows in per_user.items():
+        rows = sorted(set(rows))
+        if cancel:
+            start = None
+            for d, is_cancel in rows:
+                if not is_cancel and start is None:
+                    start = d
+                elif is_cancel and start is not None:
+                    out.append((u, start, d, True))
+                    start = None
+            if start is not None:
+                out.append((u, start, last, False))
+        else:
+            days = [d for d, _ in rows]
+            start = prev = days[0]
+            for d in days[1:]:
+                if (d - prev).days > inactivity_days:
+                    out.append((u, start, prev, True))
+                    start = d
+                prev = d
+            out.append((u, start, prev, prev + timedelta(inactivity_days) <= last))
+    return out
+
+
+def churn_periods(spells, tz_first, tz_last, period, follow_up):
+    """{period_iso: (at_start, new, churned, churned_from_start, rate) or None values}."""
+    out = {}
+    p = period_start(tz_first, period)
+    while p <= tz_last:
+        end = period_end(p, period)
+        at_start = sum(1 for _, s, c, obs in spells
+                       if s < p and not (obs and c < p))
+        new = sum(1 for _, s, _, _ in spells if p <= s <= end)
+        ok = p >= tz_first and end <= tz_last and end + timedelta(follow_up) <= tz_last
+        churned = sum(1 for _, _, c, obs in spells if obs and p <= c <= end)
+        old = sum(1 for _, s, c, obs in spells if obs and p <= c <= end and s < p)
+        out[p.isoformat()] = (at_start, new, churned if ok else None, old if ok else None,
+                              (old / at_start if at_start else None) if ok else None)
+        p = add_periods(p, 1, period)
+    return out

@@ -24,7 +24,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-COMMAND_MODULES = ("load", "tables", "demo", "funnel", "pipeline", "retention", "value")
+COMMAND_MODULES = (
+    "load", "tables", "demo", "funnel", "pipeline", "retention", "value", "report", "serve",
+)
 
 
 def _register_commands() -> None:

@@ -52,12 +52,13 @@ def print_table(rows: list[dict] | Any, title: str | None = None, columns: list[
         # piped or captured output: never truncate, size the table to its content
         cols = columns or list(rows[0].keys())
         natural = sum(max(len(str(c)), *(len(_cell(r.get(c), c)) for r in rows)) + 3 for c in cols) + 1
-        console = Console(width=max(console.width, natural))
+        console = Console(width=max(console.width, natural, len(title or "") + 1))
     if not rows:
         console.print(f"[dim]{title or 'result'}: no rows[/dim]")
         return
     columns = columns or list(rows[0].keys())
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(title=title, title_justify="left", header_style="bold",
+                  min_width=min(len(title or ""), console.width))
     for c in columns:
         numeric = isinstance(rows[0].get(c), (int, float)) and not isinstance(rows[0].get(c), bool)
         table.add_column(c, justify="right" if numeric else "left", overflow="fold")

@@ -70,6 +70,7 @@ class Workspace:
             return
         con = self.duckdb
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # a library must not draw on stderr
         if self.config.memory_limit:
             con.execute(f"SET memory_limit = {literal(self.config.memory_limit)}")
         if self.config.threads:
@@ -317,6 +318,68 @@ class Workspace:
         from funnelscope.analyses.funnel import funnel
 
         return funnel(self, steps, window, **options)
+
+    def pipeline(self, stages: Any = None, by: str | None = None, period: str | None = None,
+                 **options: Any):
+        """Sales-pipeline stage funnel, velocity, win rates, forecast (docs/pipeline.md)."""
+        from funnelscope.analyses.pipeline import pipeline
+
+        return pipeline(self, stages=stages, by=by, period=period, **options)
+
+    def retention(self, **options: Any):
+        """Cohort retention triangle and curve (docs/metrics.md)."""
+        from funnelscope.analyses.retention import retention
+
+        return retention(self, **options)
+
+    def activity(self, **options: Any):
+        """DAU/WAU/MAU, stickiness, lifecycle, frequency, repurchase (docs/metrics.md)."""
+        from funnelscope.analyses.retention import activity
+
+        return activity(self, **options)
+
+    def churn(self, **options: Any):
+        """Churn rate per period and Kaplan-Meier survival of customers (docs/metrics.md)."""
+        from funnelscope.analyses.retention import churn
+
+        return churn(self, **options)
+
+    def aarrr(self, **options: Any):
+        """Acquisition, activation, retention, revenue, referral summary (docs/metrics.md)."""
+        from funnelscope.analyses.retention import aarrr
+
+        return aarrr(self, **options)
+
+    def b2b_chain(self, **options: Any):
+        """Lead-to-renewal metric chain for B2B (docs/metrics.md)."""
+        from funnelscope.analyses.retention import b2b_chain
+
+        return b2b_chain(self, **options)
+
+    def _value(self, name: str, options: dict):
+        import funnelscope.analyses.value as value
+
+        return getattr(value, name)(self, **options)
+
+    def rfm(self, **options: Any):
+        """Recency / frequency / monetary scores and named segments (docs/value.md)."""
+        return self._value("rfm", options)
+
+    def clusters(self, **options: Any):
+        """k-means customer clusters described in plain words (docs/value.md)."""
+        return self._value("clusters", options)
+
+    def clv(self, **options: Any):
+        """Customer lifetime value: historical and BG/NBD + Gamma-Gamma (docs/value.md)."""
+        return self._value("clv", options)
+
+    def acquisition(self, **options: Any):
+        """CAC, LTV:CAC, payback and ROI by channel and campaign (docs/value.md)."""
+        return self._value("acquisition", options)
+
+    def churn_risk(self, **options: Any):
+        """Gradient-boosting churn risk with a ranked at-risk list (docs/value.md)."""
+        return self._value("churn_risk", options)
 
     def rejected(self, table: str | None = None) -> ir.Table:
         """The quarantined rows (``_rejected``), optionally for one table."""

@@ -62,9 +62,11 @@ def run_duckdb(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
     row_expr = "CAST(0 AS BIGINT)"
     base_sql = ibis.to_sql(ev, dialect="duckdb")
     con = ws.duckdb
+    entry_mask = (1 << len(spec.steps)) - 1 if spec.mode == "any" else 1
     if spec.by and spec.by in ws.events.columns:
         by_labels = [r[0] for r in con.execute(
-            f"SELECT DISTINCT by_value FROM ({base_sql}) WHERE (mask & 1) = 1 ORDER BY 1 NULLS FIRST"  # noqa: S608
+            f"SELECT DISTINCT by_value FROM ({base_sql}) WHERE (mask & {entry_mask}) <> 0 "  # noqa: S608
+            "ORDER BY 1 NULLS FIRST"
         ).fetchall()]
         con.execute("CREATE OR REPLACE TEMP TABLE __fs_by_codes (code BIGINT, v VARCHAR)")
         con.executemany("INSERT INTO __fs_by_codes VALUES (?, ?)", list(enumerate(by_labels)))
@@ -99,9 +101,11 @@ def run_spark(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
     session = ws.backend._session
     df = session.sql(ws.backend.compile(ev))
     by_labels: list[str | None] = []
+    entry_mask = (1 << len(spec.steps)) - 1 if spec.mode == "any" else 1
     if spec.by and spec.by in ws.events.columns:
         by_labels = sorted(
-            (r[0] for r in df.filter((F.col("mask") % 2) == 1).select("by_value").distinct().collect()),
+            (r[0] for r in df.filter(F.col("mask").bitwiseAND(entry_mask) != 0)
+             .select("by_value").distinct().collect()),
             key=lambda v: (v is not None, v or ""),
         )
         mapping = session.createDataFrame(

@@ -63,6 +63,11 @@ def entries(ws: Workspace, spec: PipelineSpec) -> ir.Table:
     return e.mutate(key=e.ts_us * STAGE_SLOTS + e.idx)
 
 
+def _count_if(cond: ir.BooleanValue) -> ir.IntegerValue:
+    """Rows where ``cond`` is true (null counts as false); 0, never null, on every backend."""
+    return cond.fill_null(False).ifelse(1, 0).sum()
+
+
 def deal_table(ws: Workspace, spec: PipelineSpec) -> pd.DataFrame:
     """One row per deal (see the module docstring); columns documented in docs/pipeline.md."""
     import ibis
@@ -78,7 +83,7 @@ def deal_table(ws: Workspace, spec: PipelineSpec) -> pd.DataFrame:
         "current_idx": e.idx.argmax(e.key),
         "furthest_idx": e.idx.max(),
         "entries": e.count(),
-        "regressions": e.count(where=e.prev_idx > e.idx),
+        "regressions": _count_if(e.prev_idx > e.idx),
         "win_entry_us": e.ts_us.min(where=e.idx >= spec.win_index),
         "amount": e.amount.argmax(e.key, where=e.amount.notnull()),
         "closed": e.closed.argmax(e.key, where=e.closed.notnull()),
@@ -90,7 +95,7 @@ def deal_table(ws: Workspace, spec: PipelineSpec) -> pd.DataFrame:
         aggs[f"entered_{i}"] = e.ts_us.min(where=at)
         aggs[f"left_{i}"] = e.next_us.argmin(e.key, where=at)
         aggs[f"time_in_{i}"] = e.stay_us.sum(where=at)
-        aggs[f"regressions_{i}"] = e.count(where=at & (e.prev_idx > e.idx))
+        aggs[f"regressions_{i}"] = _count_if(at & (e.prev_idx > e.idx))
     df = e.group_by("deal_id").aggregate(**aggs).order_by("deal_id").to_pandas()
     return _normalise(df, spec, attrs)
 

@@ -105,14 +105,15 @@ class PipelineResult(Result):
             "win_rates": jsonable(self.win_rates),
             "forecast": self.forecast(forecast_period).to_dict(),
         }
+        summary = None
         if include_backtest:
             bt = self.backtest(backtest_horizon)
             out["backtest"] = bt.to_records()
-            out["backtest_summary"] = jsonable(bt.meta)
+            summary = jsonable(bt.meta)
         else:
             out["backtest"] = []
-            out["backtest_summary"] = None
         out["bottlenecks"] = jsonable(self.tables["bottlenecks"])
+        out["backtest_summary"] = summary
         for name in ("funnel_by", "funnel_by_period", "cycle", "pipeline_velocity", "stalled",
                      "coverage"):
             out[name] = jsonable(self.tables[name])

@@ -28,7 +28,12 @@ from funnelscope.analyses.retention import lifecycle, repurchase
 from funnelscope.analyses.retention import periods as P
 from funnelscope.analyses.retention.counts import by_x, part, split, stack
 from funnelscope.analyses.retention.result import ActivityResult
-from funnelscope.analyses.retention.sources import DataRange, data_range, events_named, require_events
+from funnelscope.analyses.retention.sources import (
+    DataRange,
+    data_range,
+    events_named,
+    require_events,
+)
 from funnelscope.analyses.retention.spec import ActivitySpec, activity_spec
 from funnelscope.engine.timezones import local_time
 

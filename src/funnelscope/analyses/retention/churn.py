@@ -84,8 +84,8 @@ def _activity_days(ws: Workspace, spec: ChurnSpec) -> ir.Table:
     and cancellation days when cancel=1."""
     ev = ws.events
     if spec.cancel_event:
-        ev = ev.filter(ev.event.isin(list(spec.cancel_event)) if spec.events is None
-                       else ev.event.isin(list(spec.cancel_event) + list(spec.events)))
+        if spec.events is not None:
+            ev = ev.filter(ev.event.isin(list(spec.cancel_event) + list(spec.events)))
         cancel = ev.event.isin(list(spec.cancel_event)).cast("int64")
     else:
         ev = events_named(ev, spec.events)
@@ -207,8 +207,12 @@ def run(ws: Workspace, spec: ChurnSpec) -> ChurnResult:
         life_rows.append(life)
     cols = (["group"] if by else []) + ["period", "customers_at_start", "new", "churned",
                                          "churned_from_start", "churn_rate", "complete"]
+    periods_df = pd.DataFrame(period_rows, columns=cols)
+    for c in ("churned", "churned_from_start"):
+        periods_df[c] = periods_df[c].astype("Int64")
+    periods_df["churn_rate"] = periods_df["churn_rate"].astype("Float64")
     tables = {
-        "periods": pd.DataFrame(period_rows, columns=cols),
+        "periods": periods_df,
         "survival": pd.concat(surv_tables, ignore_index=True) if surv_tables else kaplan_meier([], []),
         "lifetime": pd.DataFrame(life_rows),
     }

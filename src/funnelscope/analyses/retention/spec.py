@@ -199,3 +199,104 @@ def churn_spec(events: str | Sequence[str] | None = None, inactivity_days: int =
     """Build a :class:`ChurnSpec` from the arguments analysts write."""
     return ChurnSpec(as_event_names(events, "events"), inactivity_days,
                      as_event_names(cancel_event, "cancel_event"), period, by)
+
+
+def _check_day(value: Any, what: str) -> str | None:
+    """ISO date text (YYYY-MM-DD) or None."""
+    if value is None:
+        return None
+    from datetime import date
+
+    try:
+        return date.fromisoformat(str(value)[:10]).isoformat()
+    except ValueError:
+        raise SpecError(f"{what} must be a date like 2024-01-31, got {value!r}.") from None
+
+
+@dataclass(frozen=True)
+class AarrrSpec(_Spec):
+    """The consumer growth chain: Acquisition, Activation, Retention, Revenue, Referral.
+
+    signup: what acquires a user (None = first event, "signup", or event names). since / until:
+    local dates bounding the acquisition day (inclusive; None = all). channel: column naming
+    the acquisition channel (start event or customers). activation_event / activation_days:
+    activated = the event within that many days (24 h each) of acquisition. retention_days:
+    the Dk retention points. referral_event: the invite event; referral_channel: the channel
+    value of users acquired by referral (for the K-factor).
+    """
+
+    signup: str | tuple[str, ...] | None = None
+    since: str | None = None
+    until: str | None = None
+    channel: str | None = "channel"
+    activation_event: tuple[str, ...] | None = None
+    activation_days: int = 7
+    retention_days: tuple[int, ...] = (1, 7, 30)
+    referral_event: tuple[str, ...] | None = None
+    referral_channel: str = "referral"
+
+    def __post_init__(self) -> None:
+        _check_int(self.activation_days, "activation_days", 1)
+        for d in self.retention_days:
+            _check_int(d, "retention_days", 1, 3650)
+        if self.since and self.until and self.since > self.until:
+            raise SpecError(f"since ({self.since}) is after until ({self.until}).")
+
+
+def aarrr_spec(signup: Any = None, since: Any = None, until: Any = None,
+               channel: str | None = "channel", activation_event: Any = None,
+               activation_days: int = 7, retention_days: Sequence[int] = (1, 7, 30),
+               referral_event: Any = None, referral_channel: str = "referral") -> AarrrSpec:
+    """Build an :class:`AarrrSpec` from the arguments analysts write."""
+    return AarrrSpec(
+        _start_value(signup), _check_day(since, "since"), _check_day(until, "until"), channel,
+        as_event_names(activation_event, "activation_event"), activation_days,
+        tuple(sorted(set(retention_days))), as_event_names(referral_event, "referral_event"),
+        referral_channel,
+    )
+
+
+#: Chain steps of the B2B summary and the stage names each defaults to (first match wins).
+B2B_STEPS: dict[str, tuple[str, ...]] = {
+    "lead": ("lead", "leads", "target", "prospecting", "prospect"),
+    "valid_lead": ("valid_lead", "mql", "qualified", "qualification", "potential"),
+    "contacted": ("contacted", "contact", "sql"),
+    "opportunity": ("opportunity", "opp", "intent", "proposal", "needs analysis"),
+    "paid": ("won", "paid", "paying", "signed", "closed won", "customer"),
+    "renewal": ("renewed", "renewal", "renew"),
+}
+
+
+REVENUE_PERIODS = ("month", "quarter", "year")
+
+
+@dataclass(frozen=True)
+class B2BSpec(_Spec):
+    """The B2B chain: leads -> valid leads -> contacted -> opportunities -> paid -> renewals.
+
+    stages: chain step -> deal stage name (steps not given are looked up by name in the
+    workspace's stage list, see B2B_STEPS; a step with no stage is left out). by: a deals column
+    (team, owner, product...) to break the chain down. revenue_period: month | quarter | year,
+    the period of net revenue retention from the orders table.
+    """
+
+    stages: tuple[tuple[str, str], ...] = ()
+    by: str | None = None
+    revenue_period: str = "month"
+
+    def __post_init__(self) -> None:
+        if self.revenue_period not in REVENUE_PERIODS:
+            raise SpecError(f"unknown revenue_period {self.revenue_period!r}.",
+                            hint="Use month, quarter or year.")
+        for step, _ in self.stages:
+            if step not in B2B_STEPS:
+                raise SpecError(f"unknown chain step {step!r}.",
+                                hint=f"Use one of: {', '.join(B2B_STEPS)}.")
+
+
+def b2b_spec(stages: dict[str, str] | None = None, by: str | None = None,
+             revenue_period: str = "month") -> B2BSpec:
+    """Build a :class:`B2BSpec` from the arguments analysts write."""
+    if stages is not None and not isinstance(stages, dict):
+        raise SpecError(f"stages must map chain steps to stage names, got {stages!r}.")
+    return B2BSpec(tuple(sorted((stages or {}).items())), by, revenue_period)

@@ -148,6 +148,58 @@ def acquisition_costs(
     return AcquisitionCosts(costs=out, start=s, end=e, group_by=keys)
 
 
+def new_customer_ltv(
+    customers: Any,
+    orders: Any,
+    *,
+    start: Any,
+    end: Any,
+    as_of: Any,
+    group_by: Sequence[str] = ("channel",),
+    gross_margin: float = 1.0,
+    days: int | None = None,
+    customer: str = "user_id",
+    **columns: Any,
+) -> pd.DataFrame:
+    """LTV per acquired customer of each group, for customers acquired on days in [start, end].
+
+    ``days=None``: gross margin x revenue from their orders up to ``as_of`` / customers (value
+    to date; young customers have had less time to buy). ``days=N``: N-day LTV = gross margin
+    x revenue from orders in [acquisition, acquisition + N days) / customers, counting only the
+    customers acquired at least N days before ``as_of`` (so each was observed N full days).
+    Columns: the keys, ``ltv_customers`` (customers behind the value), ``ltv`` (NaN when 0).
+    """
+    if not (0 < gross_margin <= 1):
+        raise ConfigError(f"gross_margin={gross_margin!r} must be in (0, 1].")
+    keys = list(group_by)
+    s = as_timestamp(start, argument="start").normalize()
+    e = as_timestamp(end, argument="end").normalize()
+    cust = as_pandas(customers, name="customers")
+    require_columns(cust, [customer, *keys], name="customers")
+    base, o, _ = customer_base(orders, cust, as_of=as_of, customer=customer, **columns)
+    attrs = cust.set_index(customer)[[k for k in keys if k != "channel"]]
+    base = base.join(attrs) if len(attrs.columns) else base
+    day = base["acquired_at"].dt.normalize()
+    base = base[(day >= s) & (day <= e)].copy()
+    if days is None:
+        base["value"] = base["revenue"]
+    else:
+        n = int(days)
+        if n < 1:
+            raise ConfigError(f"days={days!r} must be a whole number of days, 1 or more.")
+        observed = (as_timestamp(as_of, argument="as_of").normalize()
+                    - base["acquired_at"].dt.normalize()).dt.days
+        base = base[observed >= n].copy()
+        o = o[o["customer"].isin(base.index)].join(base["acquired_at"], on="customer")
+        age = (o["ts"] - o["acquired_at"]) / pd.Timedelta(days=1)
+        inside = o[(age >= 0) & (age < n)].groupby("customer")["amount"].sum()
+        base["value"] = inside.reindex(base.index, fill_value=0.0)
+    g = base.groupby(keys, dropna=False)
+    out = pd.DataFrame({"ltv_customers": g.size(), "value": g["value"].sum()}).reset_index()
+    out["ltv"] = gross_margin * _ratio(out["value"], out["ltv_customers"])
+    return out[[*keys, "ltv_customers", "ltv"]].astype({"ltv_customers": "int64"})
+
+
 def ltv_to_cac(costs: Any, ltv: pd.DataFrame, *, on: Sequence[str] = ("channel",),
                ltv_column: str = "ltv", cac_column: str = "cac") -> pd.DataFrame:
     """Join CAC and LTV tables on ``on`` and add ``ltv_to_cac`` = LTV / CAC (NaN if CAC is 0)."""

@@ -58,16 +58,27 @@ def order_days(orders: Any, *, customer: str = "user_id", timestamp: str = "ts",
     })
 
 
+def _order_counts(frame: pd.DataFrame) -> pd.Series:
+    """Orders per customer: the ``orders`` column summed when given (rows already merged by
+    day, as the workspace brings them back), else one order per row."""
+    g = frame.groupby("customer", sort=True)
+    return g["orders"].sum() if "orders" in frame.columns else g.size()
+
+
 def churn_features(days: pd.DataFrame, *, as_of: Any,
                    active_within_days: int | None = None) -> pd.DataFrame:
-    """Feature table (indexed by customer) as of ``as_of`` from :func:`order_days` output."""
+    """Feature table (indexed by customer) as of ``as_of`` from :func:`order_days` output.
+
+    ``days`` has one row per order (customer, day, amount), or one row per customer and day
+    with an ``orders`` column giving how many orders the row stands for.
+    """
     cut = as_timestamp(as_of, argument="as_of").normalize()
     past = days[days["day"] <= cut]
     if past.empty:
         raise InputError(f"No orders on or before {cut.date()}; nothing to build features from.",
                          hint="Choose a later cut-off.")
     g = past.groupby("customer", sort=True)
-    first, last, n = g["day"].min(), g["day"].max(), g.size()
+    first, last, n = g["day"].min(), g["day"].max(), _order_counts(past)
     out = pd.DataFrame({
         "recency_days": (cut - last).dt.days,
         "tenure_days": (cut - first).dt.days,
@@ -77,8 +88,8 @@ def churn_features(days: pd.DataFrame, *, as_of: Any,
     out["average_order_value"] = out["revenue"] / out["orders"]
     age = (cut - past["day"]).dt.days
     for span in (30, 90):
-        recent = past[age < span].groupby("customer")
-        out[f"orders_last_{span}_days"] = recent.size().reindex(out.index, fill_value=0)
+        recent = _order_counts(past[age < span])
+        out[f"orders_last_{span}_days"] = recent.reindex(out.index, fill_value=0)
     recent90 = past[age < 90].groupby("customer")["amount"].sum()
     out["revenue_last_90_days"] = recent90.reindex(out.index, fill_value=0.0)
     span_days = (last - first).dt.days
@@ -101,5 +112,5 @@ def churn_labels(days: pd.DataFrame, customers: pd.Index, *, as_of: Any, window_
     cut = as_timestamp(as_of, argument="as_of").normalize()
     end = cut + pd.Timedelta(days=int(window_days))
     window = days[(days["day"] > cut) & (days["day"] <= end)]
-    counts = window.groupby("customer").size().reindex(customers, fill_value=0)
+    counts = _order_counts(window).reindex(customers, fill_value=0)
     return (counts < int(min_orders)).rename("churned")

@@ -243,7 +243,32 @@ def churn_risk(
     ``reasons`` (customer, rank, feature, value, contribution; the ``top_reasons`` largest
     positive contributions per customer), ``calibration``, ``feature_importance``.
     """
-    days = order_days(orders, **columns)
+    return churn_risk_from_days(
+        order_days(orders, **columns), train_cutoff=train_cutoff,
+        validation_cutoff=validation_cutoff, window_days=window_days, min_orders=min_orders,
+        score_date=score_date, data_end=data_end, active_within_days=active_within_days,
+        extra_features=extra_features, top_reasons=top_reasons, random_state=random_state)
+
+
+def churn_risk_from_days(
+    days: pd.DataFrame,
+    *,
+    train_cutoff: Any,
+    validation_cutoff: Any,
+    window_days: int = 90,
+    min_orders: int = 1,
+    score_date: Any = None,
+    data_end: Any = None,
+    active_within_days: int | None = None,
+    extra_features: ExtraFeatures = None,
+    top_reasons: int = 3,
+    random_state: int = 0,
+) -> ChurnRiskResult:
+    """:func:`churn_risk` on orders already reduced to (customer, day, amount[, orders]) rows.
+
+    ``days`` is the output of :func:`order_days`, or one row per customer and day with an
+    ``orders`` column counting the orders the row stands for (as the workspace returns them).
+    """
     train = as_timestamp(train_cutoff, argument="train_cutoff").normalize()
     valid = as_timestamp(validation_cutoff, argument="validation_cutoff").normalize()
     window = int(window_days)

@@ -143,6 +143,35 @@ def rfm_scores(
     g = data.groupby("customer", sort=True)
     table = pd.DataFrame({"last_order": g["day"].max(), "frequency": g.size().astype("int64"),
                           "monetary": g["value"].sum()})
+    table.index.name = customer
+    table, thresholds = score_customers(table, analysis_date=day, recency_bins=recency_bins,
+                                        frequency_bins=frequency_bins,
+                                        monetary_bins=monetary_bins, binning=binning)
+    return RFMResult(customers=table, thresholds=thresholds, segment_summary=pd.DataFrame(),
+                     analysis_date=day, binning=binning, currency=cur)
+
+
+def score_customers(
+    table: pd.DataFrame,
+    *,
+    analysis_date: Any,
+    recency_bins: Bins = 5,
+    frequency_bins: Bins = 5,
+    monetary_bins: Bins = 5,
+    binning: str = "rfm",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score a per-customer table with ``last_order`` (calendar day), ``frequency``, ``monetary``.
+
+    Returns (a copy of ``table`` with ``recency_days`` and the score columns added, the
+    thresholds table); the rules are those of :func:`rfm_scores`. Used when the per-customer
+    measures were aggregated elsewhere (e.g. in the workspace's engine).
+    """
+    if binning not in ("rfm", "quantile"):
+        raise ConfigError(f"binning={binning!r} is not known.", hint="Use 'rfm' or 'quantile'.")
+    if table.empty:
+        raise InputError("There are no customers to score.", source="orders")
+    day = as_timestamp(analysis_date, argument="analysis_date").normalize()
+    table = table[["last_order", "frequency", "monetary"]].copy()
     table.insert(1, "recency_days", (day - table["last_order"]).dt.days.astype("int64"))
     thresholds = []
     for measure, bins, better in (("recency_days", recency_bins, False),
@@ -157,10 +186,7 @@ def rfm_scores(
         thresholds.append(intervals)
     table["rfm_score"] = (100 * table["recency_score"] + 10 * table["frequency_score"]
                           + table["monetary_score"])
-    table.index.name = customer
-    return RFMResult(customers=table, thresholds=pd.concat(thresholds, ignore_index=True),
-                     segment_summary=pd.DataFrame(), analysis_date=day, binning=binning,
-                     currency=cur)
+    return table, pd.concat(thresholds, ignore_index=True)
 
 
 def assign_segments(scores: pd.DataFrame, segments: pd.DataFrame | None = None) -> pd.Series:

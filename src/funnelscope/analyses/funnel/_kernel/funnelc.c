@@ -64,13 +64,17 @@ typedef struct {
 #define SLAB_BYTES ((size_t)32 << 20)
 #define HUGE_BYTES ((size_t)2 << 20)
 
-static int use_huge_pages = 1;
+static int use_huge_pages = 0; /* 0: plain pages, 1: MADV_HUGEPAGE, 2: MAP_POPULATE */
 
 static void *map_bytes(size_t bytes) {
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+#ifdef MAP_POPULATE
+    if (use_huge_pages == 2 && bytes >= HUGE_BYTES) flags |= MAP_POPULATE;
+#endif
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, flags, -1, 0);
     if (p == MAP_FAILED) return NULL;
 #ifdef MADV_HUGEPAGE
-    if (use_huge_pages && bytes >= HUGE_BYTES) madvise(p, bytes, MADV_HUGEPAGE);
+    if (use_huge_pages == 1 && bytes >= HUGE_BYTES) madvise(p, bytes, MADV_HUGEPAGE);
 #endif
     return p;
 }
@@ -1097,16 +1101,18 @@ static PyTypeObject PartitionerType = {
 
 static PyObject *mod_set_huge_pages(PyObject *mod, PyObject *arg) {
     (void)mod;
-    int v = PyObject_IsTrue(arg);
-    if (v < 0) return NULL;
+    long v = PyLong_AsLong(arg);
+    if (v == -1 && PyErr_Occurred()) return NULL;
+    if (v < 0 || v > 2) { PyErr_SetString(PyExc_ValueError, "use 0, 1 or 2"); return NULL; }
     int old = use_huge_pages;
-    use_huge_pages = v;
-    return PyBool_FromLong(old);
+    use_huge_pages = (int)v;
+    return PyLong_FromLong(old);
 }
 
 static PyMethodDef mod_methods[] = {
     {"set_huge_pages", (PyCFunction)mod_set_huge_pages, METH_O,
-     "set_huge_pages(flag) -> previous: advise big buffers as transparent huge pages."},
+     "set_huge_pages(mode) -> previous mode: how big buffers are mapped (0 plain pages, "
+     "1 transparent huge pages, 2 pre-faulted with MAP_POPULATE)."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef moddef = {
