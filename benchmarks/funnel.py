@@ -30,6 +30,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -115,14 +116,23 @@ def _in_list() -> str:
     return ", ".join(f"'{s}'" for s in STEPS)
 
 
-def m_kernel(path: str, threads: int) -> list[int]:
+def _connect(threads: int, memory_limit: str | None):
     import duckdb
 
+    con = duckdb.connect()
+    con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory_limit):
+            raise SystemExit(f"--memory-limit must look like 4GB, got {memory_limit!r}")
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    return con
+
+
+def m_kernel(path: str, threads: int, memory_limit: str | None = None) -> list[int]:
     from funnelscope.analyses.funnel.kernel import KernelSpec
     from funnelscope.analyses.funnel.scan import run_query_kernel
 
-    con = duckdb.connect()
-    con.execute(f"SET threads = {threads}")
+    con = _connect(threads, memory_limit)
     kind = con.sql(f"SELECT user_id FROM read_parquet('{path}') LIMIT 0").types[0]
     entity = "user_id" if str(kind).upper() == "BIGINT" else "CAST(hash(user_id) >> 1 AS BIGINT)"
     query = (
@@ -157,11 +167,8 @@ def m_chdb(path: str, explicit: bool) -> list[int]:
     return _cumulative(hist)
 
 
-def m_duckdb_sql(path: str, threads: int) -> list[int]:
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute(f"SET threads = {threads}")
+def m_duckdb_sql(path: str, threads: int, memory_limit: str | None = None) -> list[int]:
+    con = _connect(threads, memory_limit)
     k = len(STEPS)
     case = " ".join(f"WHEN '{s}' THEN {i + 1}" for i, s in enumerate(STEPS))
     ctes = [
@@ -243,7 +250,7 @@ def pd_hash(values):
     return pd.util.hash_array(values).view("int64")
 
 
-def child(method: str, path: str, threads: int) -> None:
+def child(method: str, path: str, threads: int, memory_limit: str | None = None) -> None:
     """Run one method in this process and print {"seconds", "counts", ...} as JSON."""
     # imports are not part of the in-process time
     if method == "kernel":
@@ -261,13 +268,13 @@ def child(method: str, path: str, threads: int) -> None:
         print(json.dumps(out))
         return
     if method == "kernel":
-        counts = m_kernel(path, threads)
+        counts = m_kernel(path, threads, memory_limit)
     elif method in ("chdb", "chdb-process"):
         counts = m_chdb(path, explicit=True)
     elif method == "chdb-infer":
         counts = m_chdb(path, explicit=False)
     elif method == "duckdb-sql":
-        counts = m_duckdb_sql(path, threads)
+        counts = m_duckdb_sql(path, threads, memory_limit)
     else:
         raise SystemExit(f"unknown method {method}")
     print(json.dumps({"seconds": time.perf_counter() - t0, "counts": counts}))
@@ -338,77 +345,103 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--string-users", action="store_true", help="user_id as strings")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--methods", default="kernel,cli,chdb,chdb-process,chdb-infer,duckdb-sql,pandas")
+    ap.add_argument("--memory-limit", default=None,
+                    help="DuckDB memory_limit for the DuckDB-based methods, e.g. 4GB")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--file", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.child == "generate":
+        generate(args.n, Path(args.file), args.string_users)
+        return 0
     if args.child:
-        child(args.child, args.file, args.threads)
+        child(args.child, args.file, args.threads, args.memory_limit)
         return 0
 
     n = parse_count(args.events)
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / f"events-{n}-{'str' if args.string_users else 'int'}.parquet"
+    script = str(Path(__file__).resolve())
     if not path.exists():
+        # in a child process: a child forked from a big parent would report the parent's RSS
         print(f"generating {n:,} events -> {path}", flush=True)
         t0 = time.perf_counter()
-        generate(n, path, args.string_users)
+        gen = [sys.executable, script, "--child", "generate", "--file", str(path),
+               "--n", str(n)] + (["--string-users"] if args.string_users else [])
+        if subprocess.run(gen, check=False).returncode != 0:
+            print("data generation failed", file=sys.stderr)
+            return 2
         print(f"  {time.perf_counter() - t0:.1f} s", flush=True)
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    script = str(Path(__file__).resolve())
     results: dict[str, dict] = {}
     cli = cli_available() if "cli" in methods else None
-    for method in methods:
-        if method == "cli" and cli is None:
-            results[method] = {"note": "skipped: the funnelscope CLI (funnel command) is not installed"}
-            print(f"{method:13s} skipped (no funnelscope CLI)", flush=True)
-            continue
-        walls, inner, rss, counts, note = [], [], [], None, ""
-        for _ in range(args.repeat if method != "pandas" else 1):
+    state = {m: {"walls": [], "inner": [], "rss": [], "counts": None, "note": ""}
+             for m in methods}
+    if "cli" in methods and cli is None:
+        state["cli"]["note"] = "skipped: the funnelscope CLI (funnel command) is not installed"
+        print("cli           skipped (no funnelscope CLI)", flush=True)
+    # rounds: every method once per round, so a change in machine load hits all of them
+    for rnd in range(args.repeat):
+        for method in methods:
+            st = state[method]
+            if (method == "cli" and cli is None) or st["note"].startswith("failed"):
+                continue
+            if method == "pandas" and rnd > 0:
+                continue  # one run: it is slow, and scaled anyway
             if method == "cli":
                 argv_ = [cli, "funnel", "--events", str(path), "--steps", ",".join(STEPS),
                          "--window", "7d", "--format", "json"]
             else:
                 argv_ = [sys.executable, script, "--child", method, "--file", str(path),
                          "--threads", str(args.threads)]
+                if args.memory_limit:
+                    argv_ += ["--memory-limit", args.memory_limit]
             wall, peak, out, status = run_measured(argv_)
             if status != 0:
-                note = f"failed (exit {status})"
-                break
-            walls.append(wall)
-            rss.append(peak)
-            if method == "cli":
-                counts = parse_cli_counts(out)
-                if counts is None:
-                    note = "could not read counts from the CLI's JSON"
+                st["note"] = f"failed (exit {status})"
+                print(f"{method:13s} failed (exit {status})", flush=True)
                 continue
-            doc = json.loads(out.strip().splitlines()[-1])
-            inner.append(doc["seconds"])
-            counts = doc["counts"]
-            if method == "pandas":
-                scale = n / doc["slice"]
-                inner[-1] *= scale
-                note = (f"{doc['slice']:,}-event slice x{scale:.0f}; slice counts "
-                        + ("= kernel" if doc["counts"] == doc["kernel_counts"]
-                           else f"!= kernel {doc['kernel_counts']}"))
-                if doc["counts"] != doc["kernel_counts"]:
-                    print(f"!!! MISMATCH pandas slice {doc['counts']} vs kernel "
-                          f"{doc['kernel_counts']}", flush=True)
-                    results.setdefault("_mismatch", {})["pandas"] = True
+            st["walls"].append(wall)
+            st["rss"].append(peak)
+            if method == "cli":
+                st["counts"] = parse_cli_counts(out)
+                if st["counts"] is None:
+                    st["note"] = "could not read counts from the CLI's JSON"
+            else:
+                doc = json.loads(out.strip().splitlines()[-1])
+                seconds = doc["seconds"]
+                st["counts"] = doc["counts"]
+                if method == "pandas":
+                    scale = n / doc["slice"]
+                    seconds *= scale
+                    same = doc["counts"] == doc["kernel_counts"]
+                    st["note"] = (f"{doc['slice']:,}-event slice x{scale:.0f}; slice counts "
+                                  + ("= kernel" if same else f"!= kernel {doc['kernel_counts']}"))
+                    if not same:
+                        print(f"!!! MISMATCH pandas slice {doc['counts']} vs kernel "
+                              f"{doc['kernel_counts']}", flush=True)
+                        results["_mismatch"] = {"pandas": True}
+                st["inner"].append(seconds)
+            shown = st["inner"][-1] if st["inner"] and method not in ("cli", "chdb-process") \
+                else wall
+            print(f"round {rnd + 1}: {method:13s} {shown:8.3f} s  peak RSS {peak:7.0f} MB  "
+                  f"{st['counts']}", flush=True)
+    for method in methods:
+        st = state[method]
+        if not st["walls"]:
+            results[method] = {"note": st["note"]}
+            continue
         in_process = method not in ("cli", "chdb-process")
-        seconds = (statistics.median(inner) if in_process and inner
-                   else statistics.median(walls) if walls else float("nan"))
         results[method] = {
-            "seconds": seconds,
-            "process_wall": statistics.median(walls) if walls else float("nan"),
-            "rss_mb": max(rss) if rss else float("nan"),
-            "counts": counts,
-            "note": note,
-            "runs": len(walls),
+            "seconds": statistics.median(st["inner"] if in_process else st["walls"]),
+            "process_wall": statistics.median(st["walls"]),
+            "rss_mb": max(st["rss"]),
+            "counts": st["counts"],
+            "note": st["note"],
+            "runs": len(st["walls"]),
         }
-        print(f"{method:13s} {seconds:8.3f} s  peak RSS {results[method]['rss_mb']:7.0f} MB  "
-              f"{counts} {note}", flush=True)
 
     # equal counts across methods (pandas ran on a slice: checked against the kernel above)
     full = {m: r["counts"] for m, r in results.items()
@@ -438,7 +471,8 @@ def render(results: dict, n: int, args) -> str:
         "",
         f"{dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.1f} at the end, median of {args.repeat} runs, "
-        f"user ids {'strings' if args.string_users else 'int64'}, threads={args.threads}.",
+        f"user ids {'strings' if args.string_users else 'int64'}, threads={args.threads}, "
+        f"DuckDB memory_limit={args.memory_limit or 'default'}.",
         "In-process times run from reading the file to the counts (imports excluded); "
         "`cli` and `chdb-process` are whole processes (imports included).",
         "",

@@ -553,3 +553,63 @@ def test_kernel_equals_the_oracle(data):
                                    strict=True)
         )
         assert got_e == want_e, backend
+
+
+# ------------------------------------------------------------------------------ DuckDB feed
+
+
+def test_duckdb_stream_into_the_kernel_equals_direct_input():
+    import duckdb
+
+    from funnelscope.analyses.funnel.scan import choose_entity_code, run_query_kernel
+
+    rng = np.random.default_rng(11)
+    n = 30_000
+    con = duckdb.connect()
+    events = pa.table({
+        "user_id": pa.array([f"u{i}" for i in rng.integers(0, 700, n)]),
+        "event": pa.array(rng.choice(["a", "b", "c", "x"], n)),
+        "ts": pa.array(rng.integers(0, 10**7, n), pa.int64()),
+    })
+    con.register("events", events)
+    code = choose_entity_code(con, "SELECT * FROM events", "user_id")
+    assert code.kind == "hash"
+    query = (f"SELECT {code.expr} AS entity, ts, CAST(CASE event WHEN 'a' THEN 1 WHEN 'b' "
+             "THEN 2 WHEN 'c' THEN 4 ELSE 0 END AS UINTEGER) AS mask FROM events "
+             "WHERE event IN ('a', 'b', 'c')")
+    spec = KernelSpec(3, 10**6)
+    direct = run_kernel(con.execute(query).to_arrow_table(), spec)
+    for prefetch in (0, 2):
+        streamed = run_query_kernel(con, query, spec, batch_rows=1000, prefetch=prefetch)
+        a, b = np.argsort(direct.entity), np.argsort(streamed.entity)
+        assert np.array_equal(direct.entity[a], streamed.entity[b])
+        assert np.array_equal(direct.level[a], streamed.level[b])
+        assert np.array_equal(direct.entry_row[a], streamed.entry_row[b])
+    # integer ids are their own code
+    con.register("ints", pa.table({"user_id": pa.array([5, 7], pa.int64())}))
+    assert choose_entity_code(con, "SELECT * FROM ints", "user_id").kind == "integer"
+
+
+def test_hash_collisions_fall_back_to_a_dense_code(monkeypatch):
+    import duckdb
+
+    from funnelscope.analyses.funnel import scan
+
+    con = duckdb.connect()
+    con.register("ev", pa.table({"user_id": pa.array(["a", "b", "c"])}))
+    real = scan.entity_code_expr
+    # make every id hash to one code: the check must notice and choose the dense code
+    monkeypatch.setattr(scan, "entity_code_expr",
+                        lambda col, kind: "CAST(1 AS BIGINT)" if kind == "hash" else real(col, kind))
+    assert scan.choose_entity_code(con, "SELECT * FROM ev", "user_id").kind == "dense"
+
+
+def test_errors_in_duckdb_reach_the_caller():
+    import duckdb
+
+    from funnelscope.analyses.funnel.scan import run_query_kernel
+
+    con = duckdb.connect()
+    with pytest.raises(duckdb.Error):
+        run_query_kernel(con, "SELECT CAST('x' AS BIGINT) AS entity, 1 AS ts, 1 AS mask",
+                         KernelSpec(1, 1))

@@ -19,17 +19,17 @@ from .helpers import event_tuples, fresh_workspace, load_events, utc
 
 # ----- Kaplan–Meier ---------------------------------------------------------------------------
 def test_kaplan_meier_hand_computation():
-    # durations 1, 2+, 3, 3, 5+, 6: at t=1 six at risk, one churns -> 5/6; t=3: three at risk
-    # (2 censored before), two churn -> 5/6 * 1/3; t=6: one at risk, one churns -> 0.
+    # durations 1, 2+, 3, 3, 5+, 6: at t=1 six at risk, one churns -> 5/6; t=3: four at risk
+    # (one churned, one censored before), two churn -> 5/6 * 2/4; t=6: one at risk, churns -> 0.
     km = kaplan_meier([1, 2, 3, 3, 5, 6], [True, False, True, True, False, True])
     at = km.set_index("day")
     assert at.loc[1.0, "survival"] == pytest.approx(5 / 6)
     assert at.loc[2.0, "survival"] == pytest.approx(5 / 6)  # censoring does not move the curve
-    assert at.loc[3.0, "survival"] == pytest.approx(5 / 18)
+    assert at.loc[3.0, "survival"] == pytest.approx(5 / 12)
     assert at.loc[6.0, "survival"] == 0.0
     assert list(at["at_risk"]) == [6, 5, 4, 2, 1]
     # Greenwood at t=3: S^2 * (1/(6*5) + 2/(4*2))
-    assert at.loc[3.0, "survival_se"] == pytest.approx((5 / 18) * np.sqrt(1 / 30 + 2 / 8))
+    assert at.loc[3.0, "survival_se"] == pytest.approx((5 / 12) * np.sqrt(1 / 30 + 2 / 8))
     assert median_lifetime(km) == 3.0
 
 
@@ -59,7 +59,11 @@ def test_kaplan_meier_matches_statsmodels(rows):
     np.testing.assert_array_equal(ours["at_risk"], sm.n_risk)
     q = sm.quantile(0.5)
     median = median_lifetime(km)
-    if np.isnan(q):
+    if np.isclose(sm.surv_prob, 0.5, rtol=0, atol=1e-12).any():
+        # statsmodels (like SAS) takes the first S(t) < 0.5; we take S(t) <= 0.5 (lifelines,
+        # Kalbfleisch & Prentice). They differ only when the curve sits exactly at 0.5.
+        assert median == sm.surv_times[np.isclose(sm.surv_prob, 0.5, rtol=0, atol=1e-12)][0]
+    elif np.isnan(q):
         assert median is None
     else:
         assert median == pytest.approx(q)

@@ -15,9 +15,9 @@ from funnelscope.analyses.value import (
     ChurnRiskModel,
     churn_features,
     churn_labels,
-    churn_risk,
     order_days,
 )
+from funnelscope.analyses.value import churn_risk_from_orders as churn_risk
 from funnelscope.analyses.value.simulate import simulate_orders
 from funnelscope.errors import ConfigError, InputError
 

@@ -789,8 +789,7 @@ def _load(con, source, spec, mapping, remembered, tz, strict, epoch_unit, fmt, s
     target = ident(spec.name)
     insert_cols = ", ".join(ident(v.name) for v in values)
     select_cols = ", ".join(f"CAST({alias[v.name]} AS {final_types[v.name]})" for v in values)
-    before = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # noqa: S608
-    con.execute(
+    loaded = con.execute(
         f"INSERT INTO {target} ({insert_cols}, _key, _load) "  # noqa: S608
         f"SELECT {select_cols}, _key, {int(load_id)} FROM {typed} "
         f"WHERE {FAIL} IS NULL "
@@ -798,21 +797,18 @@ def _load(con, source, spec, mapping, remembered, tz, strict, epoch_unit, fmt, s
         f"GROUP BY _key) "
         f"AND _key NOT IN (SELECT _key FROM {target} WHERE _key IS NOT NULL) "
         f"ORDER BY {ident(ROW)}"
-    )
-    loaded = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0] - before  # noqa: S608
+    ).fetchone()[0]  # DuckDB's INSERT returns the number of rows inserted
     new_rejections = 0
     if rejected:
         rej = ident(REJECTED)
-        before_rej = con.execute(f"SELECT count(*) FROM {rej}").fetchone()[0]  # noqa: S608
-        con.execute(
+        new_rejections = con.execute(
             f"INSERT INTO {rej} SELECT {int(load_id)}, {literal(spec.name)}, "  # noqa: S608
             f"{literal(staged.display)}, r, c, v, why, raw, now(), k FROM ("
             f"SELECT *, md5_number(concat_ws(chr(31), {literal(spec.name)}, "
             f"{literal(staged.display)}, CAST(r AS VARCHAR), CAST(raw AS VARCHAR))) AS k "
             f"FROM {ident(BAD)}) WHERE k NOT IN (SELECT _key FROM {rej} WHERE _key IS NOT NULL) "
             f"ORDER BY r"
-        )
-        new_rejections = con.execute(f"SELECT count(*) FROM {rej}").fetchone()[0] - before_rej  # noqa: S608
+        ).fetchone()[0]
     duplicates = read - rejected - loaded
     con.execute(
         f"INSERT INTO {ident(LOADS)} VALUES (?, ?, ?, now(), ?, ?, ?, ?)",

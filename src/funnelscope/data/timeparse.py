@@ -41,9 +41,15 @@ def epoch_sql(number_sql: str, unit: str | None, integral: bool = False) -> str:
     if unit is not None:
         micros = f"({scale[unit]})"
     else:
+        # integer literals for whole numbers: 1e17 - 1 as a DOUBLE would round up to 1e17
+        s_max, ms_max, us_max = (
+            ("100000000000", "100000000000000", "100000000000000000") if integral
+            else ("1e11", "1e14", "1e17")
+        )
         micros = (
-            f"(CASE WHEN abs({x}) < 1e11 THEN {scale['s']} WHEN abs({x}) < 1e14 THEN {scale['ms']} "
-            f"WHEN abs({x}) < 1e17 THEN {scale['us']} ELSE {scale['ns']} END)"
+            f"(CASE WHEN abs({x}) < {s_max} THEN {scale['s']} "
+            f"WHEN abs({x}) < {ms_max} THEN {scale['ms']} "
+            f"WHEN abs({x}) < {us_max} THEN {scale['us']} ELSE {scale['ns']} END)"
         )
     as_int = micros if integral else f"round({micros})"
     return (
@@ -66,7 +72,7 @@ def text_timestamp_sql(text_sql: str, tz: str, unit: str | None) -> str:
         f"WHEN regexp_full_match({v}, '-?[0-9]{{1,30}}') THEN {epoch_sql(v, unit, integral=True)} "
         f"WHEN regexp_full_match({v}, '-?[0-9]+\\.[0-9]+') THEN {epoch_sql(v, unit)} "
         f"WHEN regexp_matches({v}, '[T ][0-9].*([Zz]|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
-        f"THEN TRY_CAST({v} AS TIMESTAMPTZ) "
+        f"THEN TRY_CAST(regexp_replace({v}, 'z$', 'Z') AS TIMESTAMPTZ) "
         f"ELSE timezone({literal(tz)}, TRY_CAST({v} AS TIMESTAMP)) END)"
     )
 

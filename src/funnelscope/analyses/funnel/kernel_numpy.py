@@ -30,6 +30,7 @@ def run(cols: dict[str, np.ndarray], spec):
 
     ent, ts, mask = cols["entity"], cols["ts"], cols["mask"]
     excl, row = cols["excl"], cols["row"]
+    mask = mask & np.uint32((1 << spec.n_steps) - 1)  # bits beyond step k mean nothing
     order = np.lexsort((row, mask, _rank(mask), ts, ent))
     ent, ts, mask, excl, row = ent[order], ts[order], mask[order], excl[order], row[order]
     if not spec.exclusions:

@@ -110,7 +110,7 @@ def period_table(entries: pd.DataFrame, spec: FunnelSpec, tz: str) -> pd.DataFra
     if spec.period == "day":
         period = local.normalize()
     elif spec.period == "week":
-        period = (local - pd.to_timedelta(local.weekday, unit="D")).normalize()
+        period = (local - pd.to_timedelta(local.day_of_week, unit="D")).normalize()
     else:
         period = local.to_period("M").to_timestamp()
     frame = pd.DataFrame({"period": period, "level": e["level"].to_numpy()})

@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from funnelscope.data.schema import STAGE_PRESETS
-from funnelscope.durations import to_microseconds
 from funnelscope.errors import SpecError
 
 PERIODS = ("month", "quarter")
@@ -256,7 +255,3 @@ def instant_us(value: Any, what: str) -> int:
         raise SpecError(f"{what} is empty.")
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return int(ts.value // 1000)
-
-
-def duration_us(value: Any, what: str) -> int:
-    return to_microseconds(value, what)

@@ -6,14 +6,14 @@ this runs in numpy on a table no longer than the number of distinct durations.
 - ``survival(t) = prod over event times t_i <= t of (1 - d_i / n_i)``, with ``d_i`` churned at
   ``t_i`` and ``n_i`` at risk just before it (everyone whose duration is >= t_i; customers
   censored at t_i are still at risk at t_i);
-- Greenwood: ``se(t) = survival(t) * sqrt(sum d_i / (n_i (n_i - d_i)))``;
+- Greenwood: ``se(t) = survival(t) * sqrt(sum d_i / (n_i (n_i - d_i)))`` (missing once the
+  curve reaches 0 because everyone at risk churned: the formula divides by zero there);
 - 95 % interval on the log(-log) scale (always inside [0, 1]);
 - median lifetime: the smallest t with survival(t) <= 0.5 (None when the curve stays above).
 """
 
 from __future__ import annotations
 
-import math
 from statistics import NormalDist
 
 import numpy as np
@@ -43,7 +43,9 @@ def kaplan_meier(durations, observed, counts=None, confidence: float = 0.95) -> 
         terms = np.where((at_risk > churned) & (churned > 0),
                          churned / (at_risk * (at_risk - churned)), 0.0)
         var_sum = np.cumsum(terms)
-        se = surv * np.sqrt(var_sum)
+        # once everyone at risk churns (n == d) Greenwood's variance is undefined (as statsmodels)
+        undefined = np.cumsum((at_risk == churned) & (churned > 0)) > 0
+        se = np.where(undefined, np.nan, surv * np.sqrt(var_sum))
         z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
         log_s = np.log(surv)
         half = z * np.sqrt(var_sum) / np.abs(log_s)
@@ -74,7 +76,3 @@ def survival_at(table: pd.DataFrame, day: float) -> float | None:
         return None
     before = table[table["day"] <= day]
     return 1.0 if before.empty else float(before["survival"].iloc[-1])
-
-
-def _isfinite(x) -> bool:
-    return x is not None and math.isfinite(x)

@@ -54,13 +54,13 @@ def check_one_currency(orders: ir.Table) -> str | None:
 def order_days(ws: Workspace, *, until: Any = None) -> pd.DataFrame:
     """Orders merged per customer and local calendar day, computed in the engine.
 
-    Columns: ``user_id``, ``day`` (midnight of the local day), ``first_order_at`` (local time of
+    ``df.attrs["currency"]`` is the orders' one currency (None if not recorded). Columns: ``user_id``, ``day`` (midnight of the local day), ``first_order_at`` (local time of
     the day's first order), ``amount`` (sum of the day's orders), ``orders`` (how many). Orders
     after the local day ``until`` (inclusive) are left out when it is given. Sorted by user_id,
     day. Raises InputError when no order is left.
     """
     o = ws.orders
-    check_one_currency(o)
+    currency = check_one_currency(o)
     t = o.select(user_id=o.user_id, local=local_time(ws, o.ts), amount=o.amount)
     t = t.mutate(day=t.local.truncate("D"))
     if until is not None:
@@ -78,14 +78,16 @@ def order_days(ws: Workspace, *, until: Any = None) -> pd.DataFrame:
         df[col] = pd.to_datetime(df[col]).astype("datetime64[ns]")
     df["orders"] = df["orders"].astype("int64")
     df["amount"] = df["amount"].astype("float64")
-    return df.sort_values(["user_id", "day"], ignore_index=True)
+    df = df.sort_values(["user_id", "day"], ignore_index=True)
+    df.attrs["currency"] = currency
+    return df
 
 
 def customer_orders(ws: Workspace, *, until: Any = None) -> pd.DataFrame:
     """Per customer with an order on or before local day ``until``: first and last order day,
     orders (count) and revenue (sum of amounts), computed in the engine. Indexed by user_id."""
     o = ws.orders
-    check_one_currency(o)
+    currency = check_one_currency(o)
     t = o.select(user_id=o.user_id, day=local_time(ws, o.ts).truncate("D"), amount=o.amount)
     if until is not None:
         t = t.filter(t.day <= _day_literal(until))
@@ -100,7 +102,9 @@ def customer_orders(ws: Workspace, *, until: Any = None) -> pd.DataFrame:
     for col in ("first_order", "last_order"):
         df[col] = pd.to_datetime(df[col]).astype("datetime64[ns]")
     df["orders"] = df["orders"].astype("int64")
-    return df.set_index("user_id").sort_index()
+    df = df.set_index("user_id").sort_index()
+    df.attrs["currency"] = currency
+    return df
 
 
 def last_order_day(ws: Workspace) -> pd.Timestamp:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from funnelscope.analyses.value._inputs import DAYS_PER_UNIT, _UNIT_ALIASES
+from funnelscope.analyses.value._inputs import _UNIT_ALIASES, DAYS_PER_UNIT
 from funnelscope.durations import to_microseconds
 from funnelscope.errors import SpecError
 

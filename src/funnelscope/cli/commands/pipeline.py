@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from funnelscope.cli.common import FormatOpt
+from funnelscope.cli.common import FormatOpt, WorkspaceOpt
 
 CSV_TABLES = ("funnel", "funnel_by", "funnel_by_period", "velocity", "cycle", "stalled",
               "pipeline_velocity", "win_rates", "coverage", "bottlenecks", "backtest",
@@ -14,7 +14,7 @@ CSV_TABLES = ("funnel", "funnel_by", "funnel_by_period", "velocity", "cycle", "s
 
 
 def pipeline(
-    workspace: Path = typer.Option(None, "--workspace", "-w", help="DuckDB workspace file holding a deals table.", envvar="FUNNELSCOPE_WORKSPACE"),
+    workspace: Path = WorkspaceOpt,
     stages: str = typer.Option(None, "--stages", help="Stage list: a preset (telecom, b2b, salesforce) or names in order, comma-separated (default: the workspace's)."),
     win_stage: str = typer.Option(None, "--win-stage", help="Entering this stage means won (default: paying / won / Closed Won for the presets, else a stage named won, else the last)."),
     by: str = typer.Option(None, "--by", help="Break down by a deals column: owner, team, segment, product ..."),

@@ -162,45 +162,63 @@ static inline int ev_less(const ev_t *a, const ev_t *b) {
     return a->row < b->row;
 }
 
-static void ev_sort(ev_t *a, int64_t n) {
-    while (n > 24) {
-        /* median of three pivot, Hoare partition */
-        int64_t mid = n / 2;
-        ev_t *x = &a[0], *y = &a[mid], *z = &a[n - 1];
-        ev_t p;
-        if (ev_less(x, y)) {
-            if (ev_less(y, z)) p = *y;
-            else if (ev_less(x, z)) p = *z;
-            else p = *x;
-        } else {
-            if (ev_less(x, z)) p = *x;
-            else if (ev_less(y, z)) p = *z;
-            else p = *y;
-        }
-        int64_t i = -1, j = n;
-        for (;;) {
-            do i++; while (ev_less(&a[i], &p));
-            do j--; while (ev_less(&p, &a[j]));
-            if (i >= j) break;
-            ev_t t = a[i]; a[i] = a[j]; a[j] = t;
-        }
-        /* recurse on the smaller half */
-        int64_t left = j + 1;
-        if (left < n - left) {
-            ev_sort(a, left);
-            a += left; n -= left;
-        } else {
-            ev_sort(a + left, n - left);
-            n = left;
-        }
+/* Introsort-free quicksort (median of three, Hoare) with insertion sort for small runs. */
+#define DEFINE_SORT(NAME, T, LESS)                                                        \
+    static void NAME(T *a, int64_t n) {                                                   \
+        while (n > 24) {                                                                  \
+            int64_t mid = n / 2;                                                          \
+            T *x = &a[0], *y = &a[mid], *z = &a[n - 1];                                   \
+            T p;                                                                          \
+            if (LESS(x, y)) {                                                             \
+                if (LESS(y, z)) p = *y;                                                   \
+                else if (LESS(x, z)) p = *z;                                              \
+                else p = *x;                                                              \
+            } else {                                                                      \
+                if (LESS(x, z)) p = *x;                                                   \
+                else if (LESS(y, z)) p = *z;                                              \
+                else p = *y;                                                              \
+            }                                                                             \
+            int64_t i = -1, j = n;                                                        \
+            for (;;) {                                                                    \
+                do i++; while (LESS(&a[i], &p));                                          \
+                do j--; while (LESS(&p, &a[j]));                                          \
+                if (i >= j) break;                                                        \
+                T t = a[i]; a[i] = a[j]; a[j] = t;                                        \
+            }                                                                             \
+            int64_t left = j + 1;                                                         \
+            if (left < n - left) { NAME(a, left); a += left; n -= left; }                 \
+            else { NAME(a + left, n - left); n = left; }                                  \
+        }                                                                                 \
+        for (int64_t i = 1; i < n; i++) {                                                 \
+            T t = a[i];                                                                   \
+            int64_t j = i - 1;                                                            \
+            while (j >= 0 && LESS(&t, &a[j])) { a[j + 1] = a[j]; j--; }                   \
+            a[j + 1] = t;                                                                 \
+        }                                                                                 \
     }
-    for (int64_t i = 1; i < n; i++) {
-        ev_t t = a[i];
-        int64_t j = i - 1;
-        while (j >= 0 && ev_less(&t, &a[j])) { a[j + 1] = a[j]; j--; }
-        a[j + 1] = t;
-    }
+
+DEFINE_SORT(ev_sort, ev_t, ev_less)
+
+/* Compact events (16 bytes) for the common case: row < 2^32, no exclusions, k <= 26.
+ * key = rank << 58 | mask << 32 | row, so (ts, key) is exactly the (ts, rank, mask, row)
+ * order. Sorted in this form, then expanded into ev_t for the scan. */
+typedef struct {
+    int64_t ts;
+    uint64_t key;
+} ev16_t;
+
+#define EV16_MAX_K 26
+
+static inline int ev16_less(const ev16_t *a, const ev16_t *b) {
+    return a->ts < b->ts || (a->ts == b->ts && a->key < b->key);
 }
+
+static inline uint64_t ev16_key(uint32_t mask, uint32_t row) {
+    uint64_t rank = mask ? (uint64_t)__builtin_ctz(mask) : 32u;
+    return (rank << 58) | ((uint64_t)mask << 32) | (uint64_t)row;
+}
+
+DEFINE_SORT(ev16_sort, ev16_t, ev16_less)
 
 /* ---------------------------------------------------------------- spec */
 
@@ -228,6 +246,7 @@ typedef struct {
     int64_t *off; int64_t off_cap;
     int64_t *ents; int64_t ents_cap;
     ev_t *ev; int64_t ev_cap;
+    ev16_t *ev16; int64_t ev16_cap;
     /* chain scan state, (k+1) levels x ncls classes */
     uint8_t *valid;
     int64_t *start, *last, *e1row, *chain; /* chain: [(j*ncls+c)*k + i] */
@@ -568,6 +587,7 @@ static int alloc_state(const spec_t *sp, scratch_t *s) {
 
 static void free_scratch(scratch_t *s) {
     free(s->hkeys); free(s->hvals); free(s->ids); free(s->off); free(s->ents); free(s->ev);
+    free(s->ev16);
     free(s->valid); free(s->start); free(s->last); free(s->e1row); free(s->chain);
     free(s->amask); free(s->acnt);
 }
@@ -626,10 +646,16 @@ static int process_bucket(job_t *job, scratch_t *s, arena_t *oa, int b) {
             n_s1 += mask & 1u;
         }
     }
-    /* 2. counting sort by local id into ev[] */
+    /* 2. counting sort by local id into ev[] (or ev16[] in the compact case) */
     s->off[0] = 0;
     for (int64_t q = 0; q < u; q++) s->off[q + 1] += s->off[q];
-    if (grow((void **)&s->ev, &s->ev_cap, n, sizeof(ev_t))) return -1;
+    const int c16 = !wide && k <= EV16_MAX_K;
+    const uint32_t kmask = k < 32 ? ((1u << k) - 1) : 0xffffffffu;
+    if (c16) {
+        if (grow((void **)&s->ev16, &s->ev16_cap, n, sizeof(ev16_t))) return -1;
+    } else if (grow((void **)&s->ev, &s->ev_cap, n, sizeof(ev_t))) {
+        return -1;
+    }
     {
         int64_t *cur = (int64_t *)malloc(sizeof(int64_t) * (size_t)(u + 1));
         if (!cur) return -1;
@@ -638,20 +664,36 @@ static int process_bucket(job_t *job, scratch_t *s, arena_t *oa, int b) {
         for (int c = 0; c < bk->nchunks; c++) {
             int64_t m = c == bk->nchunks - 1 ? bk->fill : chunk_cap(c);
             const char *base = bk->chunks[c];
+            if (c16) {
+                const crec_t *w = (const crec_t *)base;
+                for (int64_t r = 0; r < m; r++, i++) {
+                    ev16_t *e = &s->ev16[cur[s->ids[i]]++];
+                    e->ts = w[r].ts;
+                    e->key = ev16_key(w[r].mask & kmask, w[r].row);
+                }
+                continue;
+            }
             for (int64_t r = 0; r < m; r++, i++) {
                 ev_t *e = &s->ev[cur[s->ids[i]]++];
                 if (wide) {
                     const wrec_t *w = (const wrec_t *)base + r;
-                    e->ts = w->ts; e->key = order_key(w->mask); e->row = w->row; e->excl = w->excl;
+                    e->ts = w->ts; e->key = order_key(w->mask & kmask); e->row = w->row;
+                    e->excl = w->excl;
                 } else {
                     const crec_t *w = (const crec_t *)base + r;
-                    e->ts = w->ts; e->key = order_key(w->mask); e->row = (int64_t)w->row;
+                    e->ts = w->ts; e->key = order_key(w->mask & kmask); e->row = (int64_t)w->row;
                     e->excl = 0;
                 }
                 e->pad = 0;
             }
         }
         free(cur);
+    }
+    int64_t maxm = 0;
+    if (c16) {
+        for (int64_t q = 0; q < u; q++)
+            if (s->off[q + 1] - s->off[q] > maxm) maxm = s->off[q + 1] - s->off[q];
+        if (grow((void **)&s->ev, &s->ev_cap, maxm, sizeof(ev_t))) return -1;
     }
     /* 3. outputs */
     int64_t nout = sp->totals ? (sp->first_time ? u : n_s1) : u;
@@ -663,9 +705,23 @@ static int process_bucket(job_t *job, scratch_t *s, arena_t *oa, int b) {
     int64_t w = 0;
     /* 4. per entity: sort, scan */
     for (int64_t q = 0; q < u; q++) {
-        ev_t *ev = s->ev + s->off[q];
         int64_t m = s->off[q + 1] - s->off[q];
-        if (m > 1) ev_sort(ev, m);
+        ev_t *ev;
+        if (c16) {
+            ev16_t *e16 = s->ev16 + s->off[q];
+            if (m > 1) ev16_sort(e16, m);
+            ev = s->ev;
+            for (int64_t z = 0; z < m; z++) {
+                uint32_t mask = (uint32_t)(e16[z].key >> 32) & ((1u << EV16_MAX_K) - 1);
+                ev[z].ts = e16[z].ts;
+                ev[z].key = order_key(mask);
+                ev[z].row = (int64_t)(uint32_t)e16[z].key;
+                ev[z].excl = 0;
+            }
+        } else {
+            ev = s->ev + s->off[q];
+            if (m > 1) ev_sort(ev, m);
+        }
         if (!sp->totals) {
             int64_t row = -1;
             int lev = sp->mode == 2 ? any_scan(sp, s, ev, m, -1, o->step_ts + w * k, &row)
