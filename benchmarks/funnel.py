@@ -262,7 +262,7 @@ def child(method: str, path: str, threads: int, memory_limit: str | None = None)
         import pyarrow.parquet  # noqa: F401
     elif method == "duckdb-sql":
         import duckdb  # noqa: F401
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), os.times()
     if method == "pandas":
         out = m_pandas(path)
         print(json.dumps(out))
@@ -277,14 +277,16 @@ def child(method: str, path: str, threads: int, memory_limit: str | None = None)
         counts = m_duckdb_sql(path, threads, memory_limit)
     else:
         raise SystemExit(f"unknown method {method}")
-    print(json.dumps({"seconds": time.perf_counter() - t0, "counts": counts}))
+    c1 = os.times()
+    cpu = (c1.user - c0.user) + (c1.system - c0.system)
+    print(json.dumps({"seconds": time.perf_counter() - t0, "cpu": cpu, "counts": counts}))
 
 
 # ------------------------------------------------------------------------------ parent side
 
 
-def run_measured(argv: list[str]) -> tuple[float, float, str, int]:
-    """Run argv as a child; return (wall s, peak RSS MB of that child, stdout, status)."""
+def run_measured(argv: list[str]) -> tuple[float, float, str, int, float]:
+    """Run argv as a child; return (wall s, peak RSS MB, stdout, status, CPU s) of that child."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as fout, tempfile.TemporaryFile("w+") as ferr:
         proc = subprocess.Popen(argv, stdout=fout, stderr=ferr, text=True)
@@ -296,14 +298,15 @@ def run_measured(argv: list[str]) -> tuple[float, float, str, int]:
         out, err = fout.read(), ferr.read()
     if proc.returncode != 0:
         sys.stderr.write(f"\n--- {' '.join(argv[:4])} failed:\n{err[-3000:]}\n")
-    return wall, usage.ru_maxrss / 1024.0, out, proc.returncode
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_maxrss / 1024.0, out, proc.returncode, cpu
 
 
 def cli_available() -> str | None:
     exe = shutil.which("funnelscope") or str(Path(sys.executable).with_name("funnelscope"))
     if not Path(exe).exists():
         return None
-    wall, _, out, status = run_measured([exe, "funnel", "--help"])
+    _, _, _, status, _ = run_measured([exe, "funnel", "--help"])
     return exe if status == 0 else None
 
 
@@ -377,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     results: dict[str, dict] = {}
     cli = cli_available() if "cli" in methods else None
-    state = {m: {"walls": [], "inner": [], "rss": [], "counts": None, "note": ""}
+    state = {m: {"walls": [], "inner": [], "rss": [], "cpu": [], "counts": None, "note": ""}
              for m in methods}
     if "cli" in methods and cli is None:
         state["cli"]["note"] = "skipped: the funnelscope CLI (funnel command) is not installed"
@@ -398,13 +401,15 @@ def main(argv: list[str] | None = None) -> int:
                          "--threads", str(args.threads)]
                 if args.memory_limit:
                     argv_ += ["--memory-limit", args.memory_limit]
-            wall, peak, out, status = run_measured(argv_)
+            wall, peak, out, status, proc_cpu = run_measured(argv_)
             if status != 0:
                 st["note"] = f"failed (exit {status})"
                 print(f"{method:13s} failed (exit {status})", flush=True)
                 continue
             st["walls"].append(wall)
             st["rss"].append(peak)
+            if method in ("cli", "chdb-process"):
+                st["cpu"].append(proc_cpu)
             if method == "cli":
                 st["counts"] = parse_cli_counts(out)
                 if st["counts"] is None:
@@ -424,10 +429,13 @@ def main(argv: list[str] | None = None) -> int:
                               f"{doc['kernel_counts']}", flush=True)
                         results["_mismatch"] = {"pandas": True}
                 st["inner"].append(seconds)
+                if method not in ("pandas", "chdb-process"):
+                    st["cpu"].append(doc["cpu"])
             shown = st["inner"][-1] if st["inner"] and method not in ("cli", "chdb-process") \
                 else wall
-            print(f"round {rnd + 1}: {method:13s} {shown:8.3f} s  peak RSS {peak:7.0f} MB  "
-                  f"{st['counts']}", flush=True)
+            cpu_s = f"cpu {st['cpu'][-1]:6.2f} s" if st["cpu"] else ""
+            print(f"round {rnd + 1}: {method:13s} {shown:8.3f} s {cpu_s}  peak RSS {peak:7.0f} MB"
+                  f"  {st['counts']}", flush=True)
     for method in methods:
         st = state[method]
         if not st["walls"]:
@@ -438,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": statistics.median(st["inner"] if in_process else st["walls"]),
             "process_wall": statistics.median(st["walls"]),
             "rss_mb": max(st["rss"]),
+            "cpu": statistics.median(st["cpu"]) if st["cpu"] else float("nan"),
             "counts": st["counts"],
             "note": st["note"],
             "runs": len(st["walls"]),
@@ -466,6 +475,8 @@ def render(results: dict, n: int, args) -> str:
     base = results.get("chdb", {}).get("seconds")
     base_rss = results.get("chdb", {}).get("rss_mb")
     proc_base = results.get("chdb-process", {}).get("seconds")
+    base_cpu = results.get("chdb", {}).get("cpu")
+    proc_cpu = results.get("chdb-process", {}).get("cpu")
     lines = [
         f"# Funnel benchmark: {n:,} events, 5 steps, 7-day window",
         "",
@@ -476,23 +487,30 @@ def render(results: dict, n: int, args) -> str:
         "In-process times run from reading the file to the counts (imports excluded); "
         "`cli` and `chdb-process` are whole processes (imports included).",
         "",
-        "| method | seconds | x chdb | peak RSS MB | x chdb RSS | entities per step | note |",
-        "|---|---:|---:|---:|---:|---|---|",
+        "CPU = user+system seconds of all threads over the same span (less sensitive to other "
+        "load on the machine than wall time).",
+        "",
+        "| method | seconds | x chdb | CPU s | x chdb CPU | peak RSS MB | x chdb RSS | "
+        "entities per step | note |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for m, r in results.items():
         if m.startswith("_"):
             continue
         if "seconds" not in r:
-            lines.append(f"| {m} | | | | | | {r.get('note', '')} |")
+            lines.append(f"| {m} | | | | | | | | {r.get('note', '')} |")
             continue
         ref = proc_base if m == "cli" else base
         ratio = f"{r['seconds'] / ref:.2f}" if ref and r["seconds"] == r["seconds"] else ""
         if m == "cli" and ref:
             ratio += " (vs chdb-process)"
         rss_ratio = f"{r['rss_mb'] / base_rss:.2f}" if base_rss else ""
+        cref = proc_cpu if m == "cli" else base_cpu
+        cpu = f"{r['cpu']:.2f}" if r["cpu"] == r["cpu"] else ""
+        cpu_ratio = f"{r['cpu'] / cref:.2f}" if cpu and cref and cref == cref else ""
         lines.append(
-            f"| {m} | {r['seconds']:.3f} | {ratio} | {r['rss_mb']:.0f} | {rss_ratio} | "
-            f"{r['counts']} | {r['note']} |"
+            f"| {m} | {r['seconds']:.3f} | {ratio} | {cpu} | {cpu_ratio} | {r['rss_mb']:.0f} | "
+            f"{rss_ratio} | {r['counts']} | {r['note']} |"
         )
     return "\n".join(lines)
 

@@ -68,6 +68,12 @@ def test_backtest_does_not_peek_past_the_cutoff():
         np.testing.assert_allclose(shared[col], shared[f"{col}_at_x"], rtol=1e-12)
 
 
+def alive(deals, pipe, as_of):
+    """Open deals not presumed dead at as_of (in their stage <= 2 x its p90 first stay)."""
+    limits = oracle.dead_after(deals, len(B2B), as_of, 2.0)
+    return [d for d in pipe if as_of - d.last <= limits[d.current]]
+
+
 def _workspace(df):
     ws = fs.connect()
     ws.load(df, "deals", stages=list(B2B))
@@ -88,11 +94,13 @@ def test_forecast_matches_reference(table):
         p = [(i + 1) / (w + 1) for i in range(w)]
     else:
         p = [custom[s] for s in B2B[:w]]
+    as_of, start, end = us("2025-01-10"), us("2025-01-01"), us("2025-04-01")
     pipe = [d for d in deals if d.closed == "open" and d.win_time is None]
     assert f.meta["open_deals"] == len(pipe)
+    pipe = alive(deals, pipe, as_of)
+    assert f.meta["open_deals"] - f.meta["presumed_dead_deals"] == len(pipe) > 0
     assert f.meta["weighted_pipeline"] == pytest.approx(sum(oracle.amt(d) * p[d.current]
                                                             for d in pipe))
-    as_of, start, end = us("2025-01-10"), us("2025-01-01"), us("2025-04-01")
     won_in = [d for d in deals if d.win_time is not None and start <= d.win_time < end
               and d.win_time <= as_of]
     assert f.meta["closed_won_amount"] == pytest.approx(sum(oracle.amt(d) for d in won_in))
@@ -104,6 +112,7 @@ def test_forecast_matches_reference(table):
         sum(oracle.amt(d) * predict(d.current, as_of - d.last) for d in pipe))
     cats = f.tables["categories"].set_index("category")
     assert cats["amount"].sum() == pytest.approx(f.meta["open_amount"] + f.meta["closed_won_amount"])
+    assert cats.loc["Omitted", "amount"] == pytest.approx(f.meta["presumed_dead_amount"])
     assert f.meta["commit"] == pytest.approx(cats.loc["Closed", "amount"] + cats.loc["Commit", "amount"])
     assert f.meta["best_case"] == pytest.approx(f.meta["commit"] + cats.loc["Best Case", "amount"])
 
@@ -116,7 +125,7 @@ def test_forecast_of_a_future_period_with_a_gap_trains_on_shifted_windows():
     first = min(d.created for d in deals)
     times = [t for t in oracle.grid(first, as_of) if t + gap + length <= as_of]
     predict = oracle.learned_rates(deals, len(B2B), B2B.index("won"), times, gap, length)
-    pipe = [d for d in deals if d.closed == "open" and d.win_time is None]
+    pipe = alive(deals, [d for d in deals if d.closed == "open" and d.win_time is None], as_of)
     assert f.meta["gap_days"] == pytest.approx(gap / DAY_US)
     assert f.meta["learned_pipeline"] == pytest.approx(
         sum(oracle.amt(d) * predict(d.current, as_of - d.last) for d in pipe))
@@ -133,7 +142,10 @@ def test_forecast_categories_follow_the_analyst_mapping():
     assert stages.loc["mql", "category"] == "Pipeline"  # ramp 2/5 = 0.4 < 0.5
     assert stages.loc["sql", "category"] == "Best Case"  # ramp 3/5 = 0.6
     cats = f.tables["categories"].set_index("category")
-    assert cats.loc["Omitted", "amount"] == pytest.approx(stages.loc["lead", "amount"])
+    dead = f.tables["deals"]
+    dead = dead[dead["presumed_dead"] & (dead["stage"] != "lead")]["amount"].sum()
+    assert cats.loc["Omitted", "amount"] == pytest.approx(stages.loc["lead", "amount"] + dead)
+    assert f.tables["deals"].query("category == 'Omitted'")["weighted_amount"].sum() == 0
     assert f.meta["pipeline"] == pytest.approx(f.meta["open_amount"] - cats.loc["Omitted", "amount"])
 
 

@@ -144,3 +144,19 @@ def test_presets_and_win_stages():
     assert default_win_stage(("a", "Closed-Won", "c")) == "Closed-Won"
     assert default_win_stage(("a", "b", "c")) == "c"
     assert resolve_stages(" a, b ,c", []) == ("a", "b", "c")
+
+
+def test_cohorts_and_close_periods_use_the_reporting_time_zone(make_workspace):
+    """2024-03-31 20:00 UTC is already 1 April in Shanghai: a second-quarter deal there."""
+    rows = journeys_to_rows({"late_march": [("lead", "2024-03-31 20:00"), ("won", "2024-06-30 17:00")],
+                             "early": [("lead", "2024-03-31 15:00")]},
+                            {"late_march": "won", "early": "lost"})
+    ws = make_workspace({"deals": to_frame(rows)}, tz="Asia/Shanghai",
+                        deals={"stages": list(B2B), "tz": "UTC"})
+    r = pipeline(ws, period="quarter")
+    cohorts = r.tables["funnel_by_period"].query("stage == 'lead'").set_index("cohort")["deals"]
+    assert cohorts.to_dict() == {"2024Q1": 1, "2024Q2": 1}
+    closes = r.win_rates.query("period != '(all)'").set_index("period")
+    assert closes.loc["2024Q3", "won"] == 1  # 30 June 17:00 UTC = 1 July 01:00 in Shanghai
+    assert closes.loc["2024Q1", "lost"] == 1
+    assert r.forecast().meta["start"] == "2024-10-01T00:00:00+08:00"

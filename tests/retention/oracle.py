@@ -283,3 +283,76 @@ def churn_periods(spells, tz_first, tz_last, period, follow_up):
                               (old / at_start if at_start else None) if ok else None)
         p = add_periods(p, 1, period)
     return out
+
+
+# ----- AARRR -------------------------------------------------------------------------------
+def aarrr(events, tz, *, signup=None, activation=None, activation_days=7, retention_days=(1, 7),
+          referral=None, orders=(), channels=None, since=None, until=None):
+    """{metric: (numerator, denominator)} for the new users acquired between since and until."""
+    first, last = data_days(events, tz)
+    by_user = defaultdict(list)
+    for u, e, ts in events:
+        by_user[u].append((ts, e))
+    entry = {}
+    for u, evs in by_user.items():
+        starts = sorted(ts for ts, e in evs if signup is None or e in signup)
+        if starts:
+            d = local_date(starts[0], tz)
+            if (since is None or d >= since) and (until is None or d <= until):
+                entry[u] = starts[0]
+    out = {"new_users": (len(entry), None)}
+    if activation:
+        num = den = 0
+        for u, t0 in entry.items():
+            if local_date(t0, tz) + timedelta(activation_days) <= last:
+                den += 1
+                num += any(e in activation and t0 <= ts <= t0 + timedelta(days=activation_days)
+                           for ts, e in by_user[u])
+        out["activation_rate"] = (num, den)
+    for k in retention_days:
+        num = den = 0
+        for u, t0 in entry.items():
+            target = local_date(t0, tz) + timedelta(k)
+            if target <= last:
+                den += 1
+                num += any(ts >= t0 and local_date(ts, tz) == target for ts, _ in by_user[u])
+        out[f"d{k}_retention"] = (num, den)
+    if referral:
+        invites = sum(1 for u, t0 in entry.items() for ts, e in by_user[u]
+                      if e in referral and ts >= t0)
+        out["invites_per_user"] = (invites, len(entry))
+        if channels is not None:
+            referred = sum(1 for u in entry if channels.get(u) == "referral")
+            out["invite_conversion"] = (referred, invites)
+    if orders:
+        mine = [(u, a) for u, _, a in orders if u in entry]
+        revenue = sum(a for _, a in mine)
+        paying = len({u for u, _ in mine})
+        out["paying_conversion"] = (paying, len(entry))
+        out["arpu"] = (revenue, len(entry))
+        out["arppu"] = (revenue, paying)
+        out["aov"] = (revenue, len(mine))
+    return out
+
+
+# ----- revenue retention -------------------------------------------------------------------
+def revenue_retention(orders, tz):
+    """{YYYY-MM: (base customers, retained customers, base revenue, retained revenue, gross)}
+    for months whose previous month and itself lie fully inside the orders' local dates."""
+    first = min(local_date(ts, tz) for _, ts, _ in orders)
+    last = max(local_date(ts, tz) for _, ts, _ in orders)
+    rev = defaultdict(float)
+    for u, ts, a in orders:
+        rev[(u, period_start(local_date(ts, tz), "month"))] += a
+    out = {}
+    months = sorted({m for _, m in rev})
+    for m in months:
+        nxt = add_periods(m, 1, "month")
+        if m < first or period_end(nxt, "month") > last:
+            continue
+        base = [(u, r) for (u, mm), r in rev.items() if mm == m]
+        out[nxt.isoformat()[:7]] = (
+            len(base), sum(1 for u, _ in base if rev.get((u, nxt), 0) > 0),
+            sum(r for _, r in base), sum(rev.get((u, nxt), 0) for u, _ in base),
+            sum(min(r, rev.get((u, nxt), 0)) for u, r in base))
+    return out

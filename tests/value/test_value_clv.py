@@ -125,3 +125,44 @@ def test_spend_for_customers_without_repeat_purchases_is_the_population_mean(cdn
     assert got.tolist() == pytest.approx([spend.population_average_spend_] * 2)
     assert spend.population_average_spend_ == pytest.approx(
         spend.p_ * spend.gamma_ / (spend.q_ - 1))
+
+
+def test_predictions_stay_finite_when_purchase_rates_do_not_vary():
+    """Short, homogeneous data can drive the fitted r and alpha to infinity (all customers buy
+    at rate r / alpha). Oracle: the model with a fixed rate lambda, integrated over the Beta
+    dropout law by quadrature."""
+    from numpy.polynomial.legendre import leggauss
+    from scipy import stats
+
+    from funnelscope.analyses.value import BetaGeoModel
+
+    lam, a, b = 0.074, 0.52, 2.08
+    model = BetaGeoModel("weeks")
+    model.r_, model.alpha_, model.a_, model.b_ = 1.7e9, 1.7e9 / lam, a, b
+    nodes, weights = leggauss(400)
+    u = (nodes + 1) / 2
+    p, w = stats.beta(a, b).ppf(u), weights / 2
+    for x, tx, big_t in [(0, 0.0, 5.0), (1, 3.0, 10.0), (4, 11.0, 12.0)]:
+        alive = (1 - p) ** x * np.exp(-lam * big_t)
+        died = (x > 0) * p * (1 - p) ** max(x - 1, 0) * np.exp(-lam * tx)
+        evidence = np.sum(w * (alive + died))
+        for t in (4.3, 52.18):
+            want = np.sum(w * alive * -np.expm1(-lam * p * t) / p) / evidence
+            got = model.expected_purchases(t, [x], [tx], [big_t]).iloc[0]
+            assert got == pytest.approx(want, rel=1e-4), (x, tx, big_t, t)
+    for t in (1.0, 52.0):
+        want = np.sum(w * -np.expm1(-lam * p * t) / p)
+        assert model.expected_purchases_new_customer(t) == pytest.approx(want, rel=1e-4)
+
+
+def test_series_fallback_equals_scipy_where_scipy_works():
+    from scipy.special import hyp2f1
+
+    from funnelscope.analyses.value.bgnbd import _log_series
+
+    a = np.array([0.3, 2.5, 12.0, 40.0])
+    b = np.array([2.4, 3.0, 5.5, 1.2])
+    c = np.array([3.1, 4.2, 8.0, 2.5])
+    z = np.array([0.05, 0.4, 0.7, 0.2])
+    got = _log_series(np.zeros(4), a, b, c, z)
+    np.testing.assert_allclose(got, hyp2f1(a, b, c, z), rtol=1e-10)

@@ -78,6 +78,16 @@ class Result:
         out["spec"] = jsonable(spec)
         return out
 
+    def plot(self, kind: str | None = None, **kw: Any):
+        """A plotly Figure of this result: its default chart, or chart ``kind``.
+
+        ``lang="zh"`` for Chinese labels; the kinds a result offers and their options are in
+        :mod:`funnelscope.report.charts` (imported here lazily: analyses never need plotly).
+        """
+        from funnelscope.report.charts import plot
+
+        return plot(self, kind, **kw)
+
     def _repr_html_(self) -> str:
         parts = [f"<h4>{type(self).__name__}</h4>"]
         for name, df in self.tables.items():

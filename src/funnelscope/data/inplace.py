@@ -1,8 +1,11 @@
 """Analyse files in place: register a CSV/Parquet/JSON-lines file as a canonical view.
 
 Nothing is copied: the view maps the file's columns onto the canonical names and types with
-the same expressions ``load`` uses. Rows that ``load`` would reject (an empty id, an unreadable
-time) are left out of the view; load the file to quarantine and inspect them instead.
+the same expressions ``load`` uses; canonical columns the file lacks are NULL. Rows whose
+required columns are empty or unreadable are left out of the view; load the file to quarantine
+and inspect them instead. Other columns keep DuckDB's own type detection (no inference scan),
+a clash with a canonical name gets the ``properties.`` / ``attributes.`` prefix, and a JSON
+``properties`` column stays one text column.
 """
 
 from __future__ import annotations
@@ -11,8 +14,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
+
 from funnelscope.data import schema as sc
-from funnelscope.data.ingest import _canonical_exprs, detect_format, resolve_columns
+from funnelscope.data.ingest import (
+    INTERNAL_COLUMNS,
+    _canonical_exprs,
+    _read_error,
+    _storage_type,
+    _unique_name,
+    detect_format,
+    resolve_columns,
+)
 from funnelscope.errors import BackendNotSupported, InputError
 from funnelscope.sqlsafe import ident, literal
 
@@ -39,13 +52,27 @@ def register_file(
         raise InputError(f"file not found: {path}", hint="Check the path.", source=str(path))
     reader = _READERS[detect_format(path, fmt)].format(path=literal(str(path)))
     con = ws.duckdb
-    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}  # noqa: S608
+    try:
+        types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}  # noqa: S608
+    except duckdb.Error as exc:
+        raise InputError(
+            f"cannot read {path.name}: {_read_error(exc)}",
+            hint="Check the file's format and encoding (UTF-8).", source=str(path),
+        ) from None
     resolved = resolve_columns(spec, types, dict(columns), str(path))
     resolved.pop("properties", None)
     exprs, _, _ = _canonical_exprs(spec, resolved, types, ws.config.timezone, None)
     used = set(resolved.values())
-    select = [f"{e} AS {ident(n)}" for n, e in exprs.items()]
-    select += [ident(c) for c in types if c not in used and c not in exprs]
+    select = [
+        f"{exprs[c.name]} AS {ident(c.name)}" if c.name in exprs
+        else f"CAST(NULL AS {_storage_type(c.kind)}) AS {ident(c.name)}"
+        for c in spec.columns
+    ]
+    taken = {n.lower() for n in (*spec.names, *INTERNAL_COLUMNS)}
+    select += [
+        f"{ident(c)} AS {ident(_unique_name(c, taken, spec.extra_columns + '.'))}"
+        for c in types if c not in used
+    ]
     required = " AND ".join(f"{ident(c)} IS NOT NULL" for c in spec.required) or "TRUE"
     con.execute(
         f"CREATE OR REPLACE VIEW {ident(table)} AS SELECT * FROM ("  # noqa: S608

@@ -231,7 +231,7 @@ class Workspace:
         name = ident(table)
         before_types = None
         if self.has_table(table):
-            existing = self.backend.table(table).limit(0).to_pyarrow()  # noqa: F841 - read by SQL
+            existing = self.backend.table(table).schema().to_pyarrow().empty_table()  # noqa: F841
             keys = self.backend.table(table).select("_key").to_pyarrow()  # noqa: F841
             stage.execute(f"CREATE TABLE {name} AS SELECT * FROM existing")  # noqa: S608
             stage.execute(f"ALTER TABLE {name} ALTER COLUMN _key TYPE UHUGEINT")

@@ -17,6 +17,15 @@ exclusions are judged by timestamp (ts(e_a) <= ts(x) <= ts(e_b) disqualifies rea
 ``any`` is the largest matching of steps to distinct events inside [t, t + W] over window
 starts t = ts of a step event. Output rows come in no particular order.
 
+Reported chain (ordered/strict): the chain that reaches the entry's deepest level first, and
+among those the latest e1, then the latest e2, ... (what the greedy scan holds; equal to the
+oracle's rule). Beyond the semantics note, for ``any`` mode the kernel also reports
+``step_ts[:, j-1]`` = the first ts in the reported window [t, t + W] (the earliest window start
+reaching the level) at which j steps are complete, ``entry_row`` = the row of the first step
+event at t; ``first_time`` fixes t to the first step-1 event's ts and ``totals`` makes every
+step-1 event an entry with its own window (the oracle rejects both in any mode, so the
+product may too). Mask bits beyond step k are ignored.
+
 Two implementations give identical results: the C extension ``_kernel._funnelc`` (hash
 partition by entity into buckets, counting sort per bucket, one greedy scan per entity, worker
 threads; built at install time) and a pure numpy/Python fallback used when the extension is
@@ -173,7 +182,10 @@ def _as_numpy(arr, name: str, dtype) -> np.ndarray:
         t = arr.type
     if not (pa.types.is_integer(t)):
         raise InputError(f"kernel input column {name!r} must be integer, got {t}.", column=name)
-    out = arr.to_numpy(zero_copy_only=True)
+    # a view on the Arrow data buffer (Array.to_numpy would import pandas: ~0.3 s per process)
+    width = t.bit_width // 8
+    out = np.frombuffer(arr.buffers()[1], dtype=f"<{'u' if pa.types.is_unsigned_integer(t) else 'i'}"
+                        f"{width}", count=len(arr), offset=arr.offset * width)
     want = np.dtype(dtype)
     if out.dtype == want:
         return out

@@ -59,16 +59,20 @@ def max_dead_after_us(stays: list[tuple[np.ndarray, np.ndarray]], factor: float)
     return int(np.ceil(factor * float(np.concatenate(lengths).max()))) + 1
 
 
-def open_at(states: pd.DataFrame, d: pd.DataFrame, spec: PipelineSpec, t: int,
-            stays: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
-    """The deals open at t (rows of ``as_of_states`` for snapshot t, with ``age_us``)."""
-    s = states[states["t"] == t]
-    win = pd.Series(_arr(d["win_us"]), index=d["deal_id"].to_numpy(dtype=object))
-    w = win.reindex(s["deal_id"].to_numpy(dtype=object)).to_numpy()
-    not_won = np.isnan(w) | (w > t)
-    age = t - s["last_us"].to_numpy(dtype="int64")
-    limit = dead_after_us(stays, t, spec.stale_factor)[s["current_idx"].to_numpy()]
+def open_rows(states: pd.DataFrame, d: pd.DataFrame, spec: PipelineSpec,
+              stays: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """The rows of ``as_of_states`` (any number of snapshot times) whose deal was open at
+    that time, with ``age_us`` (time in its current stage at t)."""
+    t = states["t"].to_numpy(dtype="int64")
+    pos = pd.Index(d["deal_id"].to_numpy(dtype=object)).get_indexer(
+        states["deal_id"].to_numpy(dtype=object))
+    win = _arr(d["win_us"])[pos]
+    not_won = np.isnan(win) | (win > t)
+    times, which = np.unique(t, return_inverse=True)
+    limits = np.array([dead_after_us(stays, int(x), spec.stale_factor) for x in times])
+    age = t - states["last_us"].to_numpy(dtype="int64")
+    limit = limits[which, states["current_idx"].to_numpy()] if len(t) else np.zeros(0)
     keep = not_won & (age <= limit)
-    out = s[keep].copy()
+    out = states[keep].copy()
     out["age_us"] = age[keep]
     return out.reset_index(drop=True)

@@ -8,9 +8,13 @@
 * **Learned**: Σ amount × P(won within the period | current stage, age in stage), estimated
   from replayed history (:mod:`funnelscope.analyses.pipeline.learned`).
 
-Both add the amount already won inside the period (up to as_of) as "Closed". Each stage maps
-to a forecast category (Pipeline / Best Case / Commit / Closed / Omitted): the analyst's
-mapping, else Commit from probability 0.9, Best Case from 0.5, Pipeline below.
+The pipeline is the deals whose status is open and that have not entered the win stage. Both
+add the amount already won inside the period (up to as_of) as "Closed". Each stage maps to a
+forecast category (Pipeline / Best Case / Commit / Closed / Omitted): the analyst's mapping,
+else Commit from probability 0.9, Best Case from 0.5, Pipeline below. Open deals presumed
+dead by the replay rule (in their stage longer than stale_factor × its p90 first stay, see
+:mod:`funnelscope.analyses.pipeline.asof`) are Omitted, and Omitted deals count in neither
+forecast — the same pipeline the backtest scores.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from funnelscope.analyses.pipeline.asof import dead_after_us
 from funnelscope.analyses.pipeline.history import DealHistory
 from funnelscope.analyses.pipeline.learned import StageAgeModel, label_rows
 from funnelscope.analyses.pipeline.periods import US_PER_DAY, days, parse_period
@@ -157,19 +162,26 @@ def forecast(h: DealHistory, period: Any) -> ForecastResult:
     age = a - p_open["last_us"].to_numpy()
     probs = classic_probabilities(h)
     cats = categories(h, probs)
+    limit = dead_after_us(h.stays, a, spec.stale_factor)
+    dead = age > limit[stage] if len(stage) else np.zeros(0, dtype=bool)
+    deal_cat = np.array(["Omitted" if x else cats[i] for i, x in zip(stage, dead, strict=True)],
+                        dtype=object)
+    counted = deal_cat != "Omitted"
     gap = max(0, start - a)
     length = end - max(start, a)
     model = train(h, a, gap, length)
     learned_p = model.predict_probability(stage, age) if model.usable else np.full(len(stage), np.nan)
-    weighted = probs[stage] * amt if len(stage) else np.array([])
+    learned_p = np.where(counted, learned_p, 0.0)
+    weighted = np.where(counted, probs[stage] * amt, 0.0) if len(stage) else np.array([])
     learned_amt = learned_p * amt
     deals = pd.DataFrame({
         "deal_id": p_open["deal_id"].to_numpy(dtype=object),
         "stage": [spec.stages[i] for i in stage],
         "days_in_stage": days(age),
         "amount": amt,
+        "presumed_dead": dead,
         "probability": probs[stage] if len(stage) else np.array([]),
-        "category": [cats[i] for i in stage],
+        "category": deal_cat,
         "weighted_amount": weighted,
         "learned_probability": learned_p,
         "learned_amount": learned_amt,
@@ -179,6 +191,7 @@ def forecast(h: DealHistory, period: Any) -> ForecastResult:
         at = stage == i
         stage_rows.append({
             "stage": s, "open_deals": int(at.sum()), "amount": float(amt[at].sum()),
+            "presumed_dead": int((at & dead).sum()),
             "probability": float(probs[i]), "category": cats[i],
             "weighted_amount": float(weighted[at].sum()),
             "learned_probability": float(learned_p[at].mean()) if at.any() else None,
@@ -186,7 +199,7 @@ def forecast(h: DealHistory, period: Any) -> ForecastResult:
         })
     cat_rows = []
     for c in CATEGORIES:
-        at = np.array([cats[i] == c for i in stage], dtype=bool)
+        at = deal_cat == c
         row = {"category": c, "deals": int(at.sum()), "amount": float(amt[at].sum()),
                "weighted_amount": float(weighted[at].sum()),
                "learned_amount": float(learned_amt[at].sum()) if model.usable else None}
@@ -205,6 +218,7 @@ def forecast(h: DealHistory, period: Any) -> ForecastResult:
         "probability_table": spec.probabilities if isinstance(spec.probabilities, str) else "custom",
         "closed_won_amount": closed_won, "closed_won_deals": int(in_period_won.sum()),
         "open_deals": int(pipe.sum()), "open_amount": float(amt.sum()),
+        "presumed_dead_deals": int(dead.sum()), "presumed_dead_amount": float(amt[dead].sum()),
         "weighted_pipeline": float(weighted.sum()),
         "weighted_forecast": closed_won + float(weighted.sum()),
         "learned_pipeline": learned_total,

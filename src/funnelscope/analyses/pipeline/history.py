@@ -112,10 +112,10 @@ class DealHistory:
             return {}
         raw = as_of_states(self.ws, self.spec, times,
                            asof.max_dead_after_us(self.stays, self.spec.stale_factor))
-        groups = dict(tuple(raw.groupby("t", sort=True)))
-        empty = raw.iloc[0:0]
-        return {t: asof.open_at(groups.get(t, empty), self.deals, self.spec, t, self.stays)
-                for t in times}
+        rows = asof.open_rows(raw, self.deals, self.spec, self.stays)
+        groups = {t: g.reset_index(drop=True) for t, g in rows.groupby("t", sort=True)}
+        empty = rows.iloc[0:0]
+        return {t: groups.get(t, empty) for t in times}
 
     def open_at(self, t: int) -> pd.DataFrame:
         """Deals open at snapshot time ``t`` (one of ``snapshot_times``)."""

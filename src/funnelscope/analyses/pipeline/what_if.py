@@ -22,19 +22,20 @@ import pandas as pd
 
 from funnelscope.analyses.pipeline.bottlenecks import expected_won_value
 from funnelscope.analyses.pipeline.spec import PipelineSpec
-from funnelscope.analyses.pipeline.stages import group_labels
+from funnelscope.analyses.pipeline.stages import NONE_LABEL, group_labels
 from funnelscope.errors import SpecError
 
 
 def best_owner_rate(d: pd.DataFrame, spec: PipelineSpec, i: int) -> tuple[str | None, float | None]:
     """Owner with the highest conversion into stage i among owners with at least
-    ``min_owner_deals`` deals reaching stage i-1 (ties: owner name)."""
+    ``min_owner_deals`` deals reaching stage i-1 (ties: owner name; deals without an owner
+    are not an owner)."""
     if "owner" not in d:
         return None, None
     furthest = d["furthest_idx"].to_numpy()
     owners = group_labels(d["owner"])
     best = (None, None)
-    for o in sorted(set(owners)):
+    for o in sorted(set(owners) - {NONE_LABEL}):
         m = owners == o
         base = int((m & (furthest >= i - 1)).sum())
         if base < spec.min_owner_deals:

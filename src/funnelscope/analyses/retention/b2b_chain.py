@@ -92,9 +92,10 @@ def _chain(ws: Workspace, spec: B2BSpec, steps: dict[str, str]) -> pd.DataFrame:
                         hint=f"Columns: {', '.join(c for c in d.columns if c != 'deal_id')}.")
     order = list(ws.config.deal_stages)
     index = ibis.cases(*[(d.stage == s, i) for i, s in enumerate(order)], else_=-1)
-    group = d[spec.by].cast("string") if spec.by else ibis.literal(None, "string")
+    d = d.mutate(_index=index,
+                 _group=d[spec.by].cast("string") if spec.by else ibis.literal(None, "string"))
     per = d.group_by("deal_id").aggregate(
-        top=index.max(), group=group.min(), amount=d.amount.max(),
+        top=d._index.max(), group=d._group.min(), amount=d.amount.max(),
     )
     agg: dict[str, Any] = {"deals": per.count()}
     for step, stage in steps.items():

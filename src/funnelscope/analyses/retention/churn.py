@@ -96,7 +96,7 @@ def _activity_days(ws: Workspace, spec: ChurnSpec) -> ir.Table:
 
 
 def spells(ws: Workspace, spec: ChurnSpec, rng: DataRange) -> ir.Table:
-    """One row per spell: user_id, spell (0 = first), start, start_month, churn_day,
+    """One row per spell: user_id, spell (ascending per user), start, start_month, churn_day,
     churn_month, observed (0/1).
 
     churn_day is the last active day (inactivity) or the cancellation day; for a censored
@@ -153,7 +153,10 @@ def compile_query(ws: Workspace, spec: ChurnSpec, rng: DataRange, group) -> ir.T
         churn_p = P.period_of_day_expr(s.churn_day, spec.period)
     s = s.mutate(sp=start_p, cp=ibis.ifelse(s.observed == 1, churn_p, -1))
     a = s.group_by([GROUP, "sp", "cp"]).aggregate(n=s.count())
-    first = s.filter(s.spell == 0)
+    # the user's first life: the earliest spell (spell numbers can start above 0 when a
+    # cancellation with no activity before it was dropped)
+    s = s.mutate(first_spell=s.spell.min().over(group_by=s.user_id))
+    first = s.filter(s.spell == s.first_spell)
     first = first.mutate(dur=first.churn_day - first.start)
     b = first.group_by([GROUP, "dur", "observed"]).aggregate(n=first.count())
 
@@ -190,6 +193,8 @@ def run(ws: Workspace, spec: ChurnSpec) -> ChurnResult:
     groups = sorted(set(parts["spells"]) | set(parts["km"]),
                     key=lambda g: (g is None, str(g) if g is not None else ""))
     by = spec.by is not None
+    if not groups and not by:
+        groups = [None]  # no customer at all: the periods still exist, with zeros
     period_rows, surv_tables, life_rows = [], [], []
     for g in groups:
         head = {"group": g} if by else {}

@@ -51,6 +51,42 @@ def bgnbd_log_likelihood(params: np.ndarray, x: np.ndarray, tx: np.ndarray,
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
+def scaled_hyp2f1(log_scale: Any, a: Any, b: Any, c: Any, z: Any) -> np.ndarray:
+    """``exp(log_scale) * 2F1(a, b; c; z)`` for 0 <= z < 1.
+
+    scipy's ``hyp2f1`` where it is finite; elsewhere the power series, summed in log space
+    with the scale folded in. The fallback matters when the fitted r and alpha run off to
+    infinity (no heterogeneity in purchase rates, common on short or homogeneous data): then
+    ``a`` is huge, ``z`` tiny, scipy returns NaN, yet the scaled product stays moderate.
+    """
+    arrays = np.broadcast_arrays(log_scale, a, b, c, z)
+    shape = arrays[0].shape
+    log_scale, a, b, c, z = (np.array(v, dtype="float64").reshape(-1) for v in arrays)
+    with np.errstate(all="ignore"):
+        out = np.exp(log_scale) * hyp2f1(a, b, c, z)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        out[bad] = _log_series(log_scale[bad], a[bad], b[bad], c[bad], z[bad])
+    return out.reshape(shape)
+
+
+def _log_series(log_term: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray,
+                z: np.ndarray, max_terms: int = 200_000) -> np.ndarray:
+    """sum_k exp(log_term_k), term_{k+1} / term_k = (a+k)(b+k) z / ((c+k)(k+1)); stops once
+    the ratio is below 1 and a term adds less than 1e-16 of the sum."""
+    log_sum = log_term.copy()
+    active = np.ones(len(a), dtype=bool)
+    k = 0
+    with np.errstate(all="ignore"):
+        while active.any() and k < max_terms:
+            ratio = (a + k) * (b + k) * z / ((c + k) * (k + 1))
+            log_term = log_term + np.log(ratio)
+            log_sum = np.where(active, np.logaddexp(log_sum, log_term), log_sum)
+            k += 1
+            active &= ~((ratio < 1) & (log_term < log_sum - 37.0)) & np.isfinite(log_term)
+    return np.exp(log_sum)
+
+
 class BetaGeoModel:
     """BG/NBD model: how many repeat purchases a customer will make, and whether they are alive.
 
@@ -158,9 +194,9 @@ class BetaGeoModel:
         if t == 0:
             return np.zeros_like(x)
         z = t / (alpha + big_t + t)
-        hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
         head = (a + b + x - 1) / (a - 1)
-        body = 1.0 - np.power((alpha + big_t) / (alpha + big_t + t), r + x) * hyp
+        # ((alpha+T)/(alpha+T+t))^(r+x) = exp((r+x) log1p(-z)), exact for huge r + x too
+        body = 1.0 - scaled_hyp2f1((r + x) * np.log1p(-z), r + x, b + x, a + b + x - 1, z)
         return head * body * self._p_alive(x, tx, big_t)
 
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray | float:
@@ -170,8 +206,8 @@ class BetaGeoModel:
         ts = np.asarray(t, dtype="float64")
         if np.any(~np.isfinite(ts)) or np.any(ts < 0):
             raise ConfigError(f"t must be times >= 0 in {self.time_unit}.")
-        out = (a + b - 1) / (a - 1) * (
-            1.0 - np.power(alpha / (alpha + ts), r) * hyp2f1(r, b, a + b - 1, ts / (alpha + ts)))
+        z = ts / (alpha + ts)
+        out = (a + b - 1) / (a - 1) * (1.0 - scaled_hyp2f1(r * np.log1p(-z), r, b, a + b - 1, z))
         return float(out) if np.ndim(out) == 0 else out
 
     def customer_predictions(self, t: float, frequency: Any, recency: Any, T: Any) -> pd.DataFrame:

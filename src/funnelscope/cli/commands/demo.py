@@ -86,6 +86,13 @@ def demo(
     ws = fs.connect(str(main), read_only=True)
     result = ws.funnel(DEMO_FUNNEL, "7d")
     render(result, "table")
+    ws.backend.disconnect()
+    from funnelscope.report.demo import write_demo_report
+
+    report, problems = write_demo_report(main)
+    for p in problems:
+        console.print(f"[yellow]report: {p}[/yellow]")
+    console.print(f"report [bold]{report}[/bold] (definitions: {report.parent / 'funnelscope.yml'})")
     console.print(
         f"Next: funnelscope funnel --workspace {main} --steps {','.join(DEMO_FUNNEL)} "
         f"--window 7d --by channel"

@@ -10,13 +10,15 @@ from funnelscope.cli.common import FormatOpt
 
 
 def funnel(
-    steps: str = typer.Option(..., "--steps", "-s", help="Comma-separated event names in order, e.g. view,add_to_cart,checkout,pay."),
-    window: str = typer.Option("7d", "--window", help="Max time from the first step to the last: 30m, 1h, 7d, 2w, 3600s."),
+    steps: str = typer.Option(None, "--steps", "-s", help="Comma-separated event names in order, e.g. view,add_to_cart,checkout,pay."),
+    name: str = typer.Option(None, "--name", "-n", help="A funnel named in funnelscope.yml (its steps, window, mode, period); other options override it."),
+    config: Path = typer.Option(None, "--config", "-c", help="Definitions file for --name (default: funnelscope.yml beside the workspace, else in the current directory)."),
+    window: str = typer.Option(None, "--window", help="Max time from the first step to the last: 30m, 1h, 7d, 2w, 3600s. [default: 7d]"),
     workspace: Path = typer.Option(None, "--workspace", "-w", help="DuckDB workspace file.", envvar="FUNNELSCOPE_WORKSPACE"),
     events: Path = typer.Option(None, "--events", help="Analyse an events file (CSV/Parquet/JSONL) in place instead of a workspace."),
     map_: str = typer.Option(None, "--map", help="With --events: your column names, canonical=yours (user_id=uid,ts=time,event=event_name)."),
     tz: str = typer.Option(None, "--tz", help="Reporting time zone (periods) and zone of naive times in --events."),
-    mode: str = typer.Option("ordered", "--mode", help="ordered (later events may come between steps) | strict (nothing between) | any (any order)."),
+    mode: str = typer.Option(None, "--mode", help="ordered (later events may come between steps) | strict (nothing between) | any (any order). [default: ordered]"),
     by: str = typer.Option(None, "--by", help="Break down by a property of the first step (e.g. channel) or a customers column."),
     period: str = typer.Option(None, "--period", help="Conversion trend by entry period: day | week | month."),
     entity: str = typer.Option("user", "--entity", help="user | account (B2B: count companies)."),
@@ -32,6 +34,7 @@ def funnel(
 
     Example:
       funnelscope funnel --workspace demo/funnelscope.duckdb --steps view,add_to_cart,checkout,pay --window 7d --by channel
+      funnelscope funnel --workspace demo/funnelscope.duckdb --name checkout --by channel
       funnelscope funnel --events events.parquet --steps view,pay --window 1d --format json
     """
     from funnelscope.cli.common import open_workspace
@@ -40,6 +43,15 @@ def funnel(
     from funnelscope.errors import ConfigError
 
     check_format(fmt)
+    named = None
+    if name:
+        from funnelscope.definitions import load_for
+
+        definitions = load_for(workspace, config)
+        named = definitions.funnel(name)
+        by = definitions.breakdown_column(by) if by else None
+    elif not steps:
+        raise ConfigError("give the funnel's steps (--steps view,pay) or a named funnel (--name checkout).")
     excl = []
     for item in exclude or []:
         parts = item.split(":")
@@ -53,12 +65,26 @@ def funnel(
         workspace, read_only=True, events=events,
         columns={"events": parse_column_map(map_)} if map_ else None, tz=tz,
     )
-    result = ws.funnel(
-        [s.strip() for s in steps.split(",") if s.strip()], window, mode=mode, by=by, period=period,
-        entity=entity, count=count, exclude=excl, start=start, end=end, first_time=first_time,
-        censor=not no_censor,
-    )
+    if named is not None and not tz:
+        definitions.apply(ws)  # the file's reporting time zone
+    options = dict(by=by, start=start, end=end, censor=not no_censor)
+    given = dict(mode=mode, period=period, exclude=excl or None, first_time=first_time or None,
+                 entity=entity if entity != "user" else None,
+                 count=count if count != "uniques" else None)
+    if named is not None:
+        defined = named.options()
+        options.update({k: v for k, v in defined.items() if v is not None})
+        step_list = list(named.steps) if not steps else _split(steps)
+        window = window or named.window
+    else:
+        step_list = _split(steps)
+    options.update({k: v for k, v in given.items() if v is not None})
+    result = ws.funnel(step_list, window or "7d", **options)
     render(result, fmt)
+
+
+def _split(steps: str) -> list[str]:
+    return [s.strip() for s in steps.split(",") if s.strip()]
 
 
 def render(result, fmt: str) -> None:

@@ -19,7 +19,7 @@ def pipeline(
     win_stage: str = typer.Option(None, "--win-stage", help="Entering this stage means won (default: paying / won / Closed Won for the presets, else a stage named won, else the last)."),
     by: str = typer.Option(None, "--by", help="Break down by a deals column: owner, team, segment, product ..."),
     period: str = typer.Option(None, "--period", help="month | quarter: creation cohorts (funnel) and close periods (win rates)."),
-    forecast: str = typer.Option(None, "--forecast", help="Period to forecast: 2026Q1, 2026-03 or 2026 (default: the quarter after as-of)."),
+    forecast: str = typer.Option(None, "--forecast", help="Period to forecast: 2026Q1, 2026-03 or 2026 (default: the first quarter starting at or after as-of)."),
     as_of: str = typer.Option(None, "--as-of", help="The analysis' 'now' (ISO time, UTC unless it has an offset; default: the latest stage entry)."),
     probabilities: str = typer.Option("historical", "--probabilities", help="Stage probabilities of the weighted forecast: historical | ramp | salesforce | stage=p,stage=p..."),
     controllability: str = typer.Option(None, "--controllability", help="How fixable each stage's losses are, 1-5: stage=n,stage=n (default: the workspace's, else 3)."),

@@ -842,6 +842,7 @@ typedef struct {
     int narenas;
     int k;
     int done;
+    int busy; /* add/run in progress with the GIL released: one caller at a time */
 } Partitioner;
 
 static void part_free_outs(Partitioner *self) {
@@ -958,6 +959,14 @@ static PyObject *part_add(Partitioner *self, PyObject *args) {
                         "more than 2**32 events without a row column: pass a row column");
         return NULL;
     }
+    if (self->busy) {
+        PyBuffer_Release(&be); PyBuffer_Release(&bt); PyBuffer_Release(&bm);
+        if (hx) PyBuffer_Release(&bx);
+        if (hr) PyBuffer_Release(&br);
+        PyErr_SetString(PyExc_RuntimeError, "Partitioner is in use by another thread");
+        return NULL;
+    }
+    self->busy = 1;
     const int64_t *E = (const int64_t *)be.buf, *T = (const int64_t *)bt.buf;
     const uint32_t *M = (const uint32_t *)bm.buf;
     const uint32_t *X = hx ? (const uint32_t *)bx.buf : NULL;
@@ -990,6 +999,7 @@ static PyObject *part_add(Partitioner *self, PyObject *args) {
         }
     }
     Py_END_ALLOW_THREADS
+    self->busy = 0;
     PyBuffer_Release(&be); PyBuffer_Release(&bt); PyBuffer_Release(&bm);
     if (hx) PyBuffer_Release(&bx);
     if (hr) PyBuffer_Release(&br);
@@ -1020,6 +1030,10 @@ static PyObject *part_run(Partitioner *self, PyObject *args) {
                           &totals, &nthreads))
         return NULL;
     if (self->done) { PyErr_SetString(PyExc_RuntimeError, "partitioner already ran"); return NULL; }
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Partitioner is in use by another thread");
+        return NULL;
+    }
     if (k < 1 || k > MAXK) { PyErr_SetString(PyExc_ValueError, "k must be in 1..32"); return NULL; }
     if (W < 0) { PyErr_SetString(PyExc_ValueError, "window must be >= 0"); return NULL; }
     if (mode < 0 || mode > 2) { PyErr_SetString(PyExc_ValueError, "bad mode"); return NULL; }

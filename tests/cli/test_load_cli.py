@@ -1,0 +1,192 @@
+"""``funnelscope load`` and ``funnelscope tables``: JSON shapes, messages, exit codes.
+
+Run in-process through ``funnelscope.cli.app.main`` (what the ``funnelscope`` script calls),
+plus subprocesses for ``python -m funnelscope`` and the installed script.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import funnelscope as fs
+from funnelscope.cli.app import app, main
+
+EVENTS = (
+    "uid,name,time,plan\n"
+    "u1,view,2024-01-01 08:00:00,pro\n"
+    "u2,支付,2024-01-01 09:00:00,free\n"
+    ",view,2024-01-01 10:00:00,free\n"
+    "u3,view,whenever,free\n"
+    "u1,view,2024-01-01 08:00:00,pro\n"
+)
+MAP = "user_id=uid,event=name,ts=time"
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "events.csv").write_text(EVENTS, encoding="utf-8")
+    return tmp_path
+
+
+def test_load_json_output_has_the_documented_shape(capsys, files):
+    ws = files / "w.duckdb"
+    code, out, err = run(capsys, "load", files / "events.csv", "--workspace", ws, "--table",
+                         "events", "--map", MAP, "--tz", "Asia/Shanghai", "--format", "json")
+    assert (code, err) == (0, "")
+    data = json.loads(out)
+    assert {"table", "read", "loaded", "duplicates", "rejected", "rejections"} <= set(data)
+    assert (data["table"], data["read"], data["loaded"], data["duplicates"], data["rejected"]) == (
+        "events", 5, 2, 1, 2)
+    assert data["rejections"] == [
+        {"row": 3, "column": "user_id", "value": None, "reason": "user_id (uid) is empty"},
+        {"row": 4, "column": "ts", "value": "whenever",
+         "reason": data["rejections"][1]["reason"]},
+    ]
+    assert data["rejections"][1]["reason"].startswith("ts (time): not a time")
+    w = fs.connect(ws, read_only=True)
+    assert w.duckdb.execute("SELECT CAST(min(ts) AS VARCHAR) FROM events").fetchone() == (
+        "2024-01-01 00:00:00+00",)  # 08:00 in Shanghai
+
+
+def test_json_lists_the_first_hundred_rejections(capsys, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("user_id,event,ts\n" + "".join(f"u{i},view,nope\n" for i in range(150)),
+                    encoding="utf-8")
+    code, out, _ = run(capsys, "load", path, "-w", tmp_path / "w.duckdb", "-f", "json")
+    data = json.loads(out)
+    assert (code, data["rejected"], len(data["rejections"])) == (0, 150, 100)
+    assert [r["row"] for r in data["rejections"]] == list(range(1, 101))
+
+
+def test_loading_twice_adds_nothing_and_says_so(capsys, files):
+    ws = files / "w.duckdb"
+    run(capsys, "load", files / "events.csv", "-w", ws, "--map", MAP)
+    code, out, _ = run(capsys, "load", files / "events.csv", "-w", ws)  # map remembered
+    assert code == 0
+    assert "loaded 0" in out and "duplicates 3" in out and "rejected 2" in out
+    assert "nothing new" in out
+    code, out, _ = run(capsys, "tables", "-w", ws, "--format", "json")
+    assert json.loads(out) == {"tables": [{"name": "events", "rows": 2}]}
+    code, out, _ = run(capsys, "tables", "-w", ws, "--format", "json", "--all")
+    rows = {t["name"]: t["rows"] for t in json.loads(out)["tables"]}
+    assert (rows["events"], rows["_rejected"], rows["_loads"]) == (2, 2, 2)
+
+
+def test_table_and_csv_formats(capsys, files):
+    ws = files / "w.duckdb"
+    code, out, _ = run(capsys, "load", files / "events.csv", "-w", ws, "--map", MAP)
+    assert code == 0 and "read 5" in out and "loaded 2" in out and "whenever" in out
+    code, out, _ = run(capsys, "tables", "-w", ws)
+    assert code == 0 and "events" in out
+    code, out, _ = run(capsys, "tables", "-w", ws, "-f", "csv")
+    assert out.splitlines() == ["name,rows", "events,2"]
+
+
+def test_options_reach_the_load(capsys, tmp_path):
+    deals = tmp_path / "deals.tsv"
+    deals.write_text("deal_id\tstage\tstage_entered_at\n"
+                     "d1\tlead\t1704067200000\nd1\twon\t1704153600000\nd2\tother\t1\n",
+                     encoding="utf-8")
+    ws = tmp_path / "w.duckdb"
+    code, out, err = run(capsys, "load", deals, "-w", ws, "-t", "deals", "--stages", "lead,won",
+                         "--epoch-unit", "ms", "-f", "json")
+    data = json.loads(out)
+    assert (code, data["loaded"], data["rejections"][0]["column"]) == (0, 2, "stage")
+    w = fs.connect(ws, read_only=True)
+    assert w.config.deal_stages == ["lead", "won"]
+    assert w.duckdb.execute("SELECT CAST(max(stage_entered_at) AS VARCHAR) FROM deals"
+                            ).fetchone() == ("2024-01-02 00:00:00+00",)
+    w.backend.disconnect()
+    odd = tmp_path / "events.data"
+    odd.write_text("user_id,event,ts\nu,e,2024-01-01\n", encoding="utf-8")
+    code, out, _ = run(capsys, "load", odd, "-w", ws, "--input-format", "csv", "-f", "json")
+    assert (code, json.loads(out)["loaded"]) == (0, 1)
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["load", "{dir}/missing.csv", "-w", "{dir}/w.duckdb"], 3, "file not found"),
+    (["load", "{dir}/events.csv", "-w", "{dir}/w.duckdb"], 3,
+     "needs column(s) user_id, event, ts, which the input does not have. It has: uid, name, "
+     "time, plan. Tell funnelscope which of your columns to use, e.g. --map user_id="),
+    (["load", "{dir}/events.csv", "-w", "{dir}/w.duckdb", "--map", MAP, "--tz", "Mars/Base"], 2,
+     "unknown time zone 'Mars/Base'"),
+    (["load", "{dir}/events.csv", "-w", "{dir}/w.duckdb", "--map", "user_id"], 2,
+     "cannot read --map item 'user_id'"),
+    (["load", "{dir}/events.csv", "-w", "{dir}/w.duckdb", "--map", "visitor=uid"], 2,
+     "--map names 'visitor', which is not a column of the events table"),
+    (["load", "{dir}/events.csv", "-w", "{dir}/w.duckdb", "-t", "sessions"], 2,
+     "unknown table 'sessions'"),
+    (["load", "{dir}/events.csv", "-w", "{dir}/w.duckdb", "--map", MAP, "--epoch-unit", "days"],
+     2, "unknown epoch unit"),
+    (["load", "{dir}/events.csv", "-w", "{dir}/w.duckdb", "--map", MAP, "--strict"], 3,
+     "row 3, column user_id: user_id (uid) is empty"),
+    (["load", "{dir}/events.csv", "-w", "{dir}/w.duckdb", "--map", MAP, "-f", "yaml"], 2,
+     "unknown --format 'yaml'"),
+    (["tables", "-w", "{dir}/nothing.duckdb"], 4, "workspace file not found"),
+])
+def test_errors_are_one_line_on_stderr_with_an_exit_code(capsys, files, args, code, message):
+    args = [a.format(dir=files) for a in args]
+    got, out, err = run(capsys, *args)
+    assert got == code
+    assert out == ""
+    assert err.startswith("error: ") and err.endswith("\n") and err.count("\n") == 1
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_strict_cli_load_writes_nothing(capsys, files):
+    ws = files / "w.duckdb"
+    code, _, _ = run(capsys, "load", files / "events.csv", "-w", ws, "--map", MAP, "--strict")
+    assert code == 3
+    w = fs.connect(ws, read_only=True)
+    assert w.tables(include_internal=True) == []
+    assert w.config.column_maps == {}
+
+
+@pytest.mark.parametrize("command", [c.name or c.callback.__name__ for c in app.registered_commands])
+def test_every_command_help_shows_an_example(capsys, command):
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    assert "Example" in out and f"funnelscope {command}" in out
+
+
+def subprocess_env() -> dict:
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1", TERM="dumb")
+    env.pop("FUNNELSCOPE_WORKSPACE", None)
+    return env
+
+
+def test_python_dash_m_works_like_the_script(files):
+    script = shutil.which("funnelscope") or str(Path(sys.executable).parent / "funnelscope")
+    outputs = []
+    for i, prefix in enumerate([[sys.executable, "-m", "funnelscope"], [script]]):
+        ws = files / f"w{i}.duckdb"
+        done = subprocess.run(
+            [*prefix, "load", str(files / "events.csv"), "-w", str(ws), "--map", MAP, "-f", "json"],
+            capture_output=True, text=True, env=subprocess_env(), timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(json.loads(done.stdout))
+        bad = subprocess.run([*prefix, "load", str(files / "nope.csv"), "-w", str(ws)],
+                             capture_output=True, text=True, env=subprocess_env(), timeout=120)
+        assert bad.returncode == 3 and bad.stdout == ""
+        assert bad.stderr.startswith("error: file not found") and "Traceback" not in bad.stderr
+    assert outputs[0] == outputs[1]
