@@ -15,9 +15,10 @@ BACKENDS = ["duckdb", pytest.param("pyspark", marks=pytest.mark.spark)]
 
 
 @pytest.fixture(scope="session")
-def spark_session():
+def spark_session(tmp_path_factory):
     """One local[2] SparkSession for the whole run (start-up takes ~10 s)."""
     pytest.importorskip("pyspark")
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
@@ -27,6 +28,7 @@ def spark_session():
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.driver.memory", "2g")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()

@@ -76,6 +76,12 @@ class DefinitionsError(ConfigError):
         super().__init__(f"{where}: {message}", hint=hint)
 
 
+class UnknownDefinition(ConfigError):
+    """A name (funnel, segment, pipeline, metric) that the definitions file does not declare."""
+
+    code = "unknown_name"
+
+
 # ----- YAML with positions ------------------------------------------------------------------
 class _Doc:
     """Plain Python values of a YAML document plus the position of every value by path."""
@@ -86,6 +92,7 @@ class _Doc:
         self.source = source
         self.where: dict[tuple, tuple[int, int]] = {}
         self.keys: dict[tuple, tuple[int, int]] = {}
+        self.collections: set[tuple] = set()
         try:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
@@ -102,6 +109,8 @@ class _Doc:
         import yaml
 
         self.where[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            self.collections.add(path)
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -135,8 +144,11 @@ class _Doc:
         return out or "the file"
 
     def position(self, path: tuple) -> tuple[int | None, int | None]:
+        """Where the value at ``path`` is; for a mapping or list, where its name is written."""
         while path and path not in self.where:
             path = path[:-1]
+        if path in self.collections and path in self.keys:
+            return self.keys[path]
         return self.where.get(path, (None, None))
 
     def fail(self, path: tuple, message: str, hint: str | None = None, at_key: bool = False):
@@ -318,8 +330,8 @@ class Definitions:
             return items[name]
         where = self.path or FILENAME
         known = ", ".join(items) or "(none)"
-        raise ConfigError(f"no {kind[:-1]} named {name!r} in {where}.",
-                          hint=f"Defined {kind}: {known}.")
+        raise UnknownDefinition(f"no {kind[:-1]} named {name!r} in {where}.",
+                                hint=f"Defined {kind}: {known}.")
 
     def funnel(self, name: str) -> FunnelDefinition:
         return self._get("funnels", name)
@@ -612,5 +624,5 @@ def load_for(workspace: str | Path | None = None, config: str | Path | None = No
 
 
 __all__ = ["DefinedMetricResult", "Definitions", "DefinitionsError", "FunnelDefinition",
-           "MetricDefinition", "PipelineDefinition", "SegmentDefinition",
+           "MetricDefinition", "PipelineDefinition", "SegmentDefinition", "UnknownDefinition",
            "find", "load", "load_for", "parse"]

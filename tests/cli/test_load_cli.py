@@ -90,6 +90,13 @@ def test_loading_twice_adds_nothing_and_says_so(capsys, files):
     assert (rows["events"], rows["_rejected"], rows["_loads"]) == (2, 2, 2)
 
 
+def test_all_rows_rejected_is_not_reported_as_nothing_new(capsys, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("user_id,event,ts\n,view,2024-01-01\n", encoding="utf-8")
+    code, out, _ = run(capsys, "load", path, "-w", tmp_path / "w.duckdb")
+    assert code == 0 and "rejected 1" in out and "nothing new" not in out
+
+
 def test_table_and_csv_formats(capsys, files):
     ws = files / "w.duckdb"
     code, out, _ = run(capsys, "load", files / "events.csv", "-w", ws, "--map", MAP)

@@ -378,7 +378,7 @@ def test_hostile_column_names_values_and_paths_load_and_nothing_else_happens(tmp
     assert count(ws, "events") == 3
     rows = ws.events.filter(ws.events.user_id != "seed").order_by("ts").to_pyarrow().to_pylist()
     assert [r["user_id"] for r in rows] == data["user_id"]
-    for i, name in enumerate(HOSTILE):
+    for name in HOSTILE:
         assert [r[name] for r in rows] == data[name]
     src = ws.duckdb.execute("SELECT source FROM _loads WHERE load_id = 2").fetchone()[0]
     assert src == str(path)

@@ -296,10 +296,11 @@ def test_exclusion_in_span_blocks_only_levels_from_b():
 
 def test_exclusion_at_step_timestamps_is_inclusive():
     X = 1
-    for minute in (0, 2):  # at ts(e_a) and at ts(e_b)
-        events = numbered([ev(1, 0, S1), ev(1, 2, S2), ev(1, minute, 0, X)])
-        got = check(events, KernelSpec(2, 60 * MIN, exclusions=((1, 2),)))
-        assert levels(got) == {1: 1}
+    for count in ("uniques", "totals"):
+        for minute in (0, 2):  # at ts(e_a) and at ts(e_b), where it sorts after e_b
+            events = numbered([ev(1, 0, S1), ev(1, 2, S2), ev(1, minute, 0, X)])
+            got = check(events, KernelSpec(2, 60 * MIN, exclusions=((1, 2),), count=count))
+            assert levels(got) == {1: 1}
 
 
 def test_exclusion_caps_a_chain_entering_its_span_at_the_exclusion_timestamp():
@@ -613,3 +614,32 @@ def test_errors_in_duckdb_reach_the_caller():
     with pytest.raises(duckdb.Error):
         run_query_kernel(con, "SELECT CAST('x' AS BIGINT) AS entity, 1 AS ts, 1 AS mask",
                          KernelSpec(1, 1))
+
+
+def test_plain_steps_query_gives_the_same_funnel():
+    import duckdb
+
+    from funnelscope.analyses.funnel.scan import (
+        entity_code_expr,
+        plain_steps_query,
+        run_query_kernel,
+    )
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    con = duckdb.connect()
+    con.register("events", pa.table({
+        "uid": pa.array(rng.integers(0, 500, n), pa.int64()),
+        "name": pa.array(rng.choice(["view", "pay", "other"], n)),
+        "t": pa.array(rng.integers(0, 10**7, n), pa.int64()),
+    }))
+    steps = ["view", "pay", "view"]  # a repeated name gets both bits
+    sql, params = plain_steps_query("SELECT * FROM events", entity_code_expr("uid", "integer"),
+                                    "t", "name", steps)
+    spec = KernelSpec(3, 10**6)
+    got = run_query_kernel(con, sql, spec, params)
+    ref = con.execute(
+        "SELECT uid, t, CAST(CASE name WHEN 'view' THEN 5 WHEN 'pay' THEN 2 END AS UINTEGER) "
+        "FROM events WHERE name IN ('view', 'pay')").fetchall()
+    want = reference([(u, t, m, 0, i) for i, (u, t, m) in enumerate(ref)], spec)
+    assert levels(_as_dict(got)) == levels(want)

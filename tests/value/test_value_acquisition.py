@@ -166,3 +166,17 @@ def test_acquisition_errors():
         revenue_to_date(ORDERS, pd.concat([CUSTOMERS, CUSTOMERS.iloc[:1]]), as_of="2024-03-31")
     with pytest.raises(ConfigError, match="group_by"):
         ltv_curves(ORDERS, CUSTOMERS, as_of="2024-03-31", group_by=["campaign"])
+
+
+def test_new_customer_ltv_by_hand():
+    from funnelscope.analyses.value import new_customer_ltv
+
+    window = dict(start="2024-01-01", end="2024-03-31", as_of="2024-03-31")
+    to_date = new_customer_ltv(CUSTOMERS, ORDERS, gross_margin=0.5, **window).set_index("channel")
+    # ads: ann 30 + cat 15 + fay 0; seo: bob 5 + dan 100 + eve 4 (her April order is later)
+    assert to_date.loc["ads", ["ltv_customers", "ltv"]].tolist() == [3, pytest.approx(0.5 * 15)]
+    assert to_date.loc["seo", ["ltv_customers", "ltv"]].tolist() == [3, pytest.approx(0.5 * 109 / 3)]
+    day30 = new_customer_ltv(CUSTOMERS, ORDERS, days=30, **window).set_index("channel")
+    # dan (acquired Mar 30) is not 30 days old; ann's Feb 20 and cat's Mar 15 orders are later
+    assert day30.loc["ads", ["ltv_customers", "ltv"]].tolist() == [3, pytest.approx(17 / 3)]
+    assert day30.loc["seo", ["ltv_customers", "ltv"]].tolist() == [2, pytest.approx(9 / 2)]

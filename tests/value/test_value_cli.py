@@ -201,3 +201,15 @@ def test_command_errors_are_clear(ecommerce_file):
     assert isinstance(result.exception, ConfigError) and "--save needs" in str(result.exception)
     result = run("clv", "--workspace", ecommerce_file, "--time-unit", "fortnight", ok=False)
     assert "not a time unit" in str(result.exception)
+
+
+def test_rfm_command_on_an_orders_file_in_place_matches_the_rfm_package():
+    from .test_value_rfm import PUBLISHED_ROWS
+
+    out = run("rfm", "--orders", DATA / "rfm_data_orders.csv", "--map",
+              "user_id=customer_id,ts=order_date,amount=revenue", "--as-of", "2006-12-31",
+              "--format", "csv").output
+    table = pd.read_csv(StringIO(out)).set_index("user_id")
+    for customer, recency, count, amount, score in PUBLISHED_ROWS:
+        assert table.loc[customer, ["recency_days", "frequency", "monetary", "rfm_score"]
+                         ].tolist() == [recency, count, amount, score]

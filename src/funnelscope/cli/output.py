@@ -34,7 +34,11 @@ def _cell(value: Any, column: str) -> str:
             return f"{value:.2g}"
         if any(w in column for w in ("conversion", "rate", "share", "ci_", "probability")):
             return f"{value:.1%}"
-        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+        if value == int(value) and abs(value) < 1e15:
+            return f"{int(value):,}"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)

@@ -21,6 +21,7 @@ identifiers go through :func:`funnelscope.sqlsafe.ident`, values through bound p
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 from collections.abc import Callable, Mapping
@@ -713,10 +714,8 @@ def load_into_duckdb(
         con.execute("COMMIT")
         return report
     except BaseException:
-        try:
+        with contextlib.suppress(Exception):  # the original error is the one to report
             con.execute("ROLLBACK")
-        except Exception:  # noqa: S110 - the original error is the one to report
-            pass
         raise
 
 
@@ -811,7 +810,7 @@ def _load(con, source, spec, mapping, remembered, tz, strict, epoch_unit, fmt, s
         ).fetchone()[0]
     duplicates = read - rejected - loaded
     con.execute(
-        f"INSERT INTO {ident(LOADS)} VALUES (?, ?, ?, now(), ?, ?, ?, ?)",
+        f"INSERT INTO {ident(LOADS)} VALUES (?, ?, ?, now(), ?, ?, ?, ?)",  # noqa: S608
         [load_id, spec.name, staged.display, read, loaded, duplicates, rejected],
     )
     return LoadReport(
@@ -834,7 +833,7 @@ def _collect_rejected(con, staged: _Staged, checks: list[_Check], types: dict[st
             known = ", ".join(stages) or "none"
             why = (
                 f"'unknown stage ' || {_text('s.' + src)} || "
-                f"{literal(f' (the workspace' + chr(39) + f's stages are: {known}; {c.reason})')}"
+                f"{literal(' (the workspace' + chr(39) + f's stages are: {known}; {c.reason})')}"
             )
         else:
             why = literal(c.reason)

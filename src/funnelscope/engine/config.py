@@ -33,8 +33,10 @@ class WorkspaceConfig:
     timezone: reporting time zone for day/week/month boundaries and naive input times.
     memory_limit: DuckDB memory limit (e.g. "4GB"); None = DuckDB's default (80% of RAM).
     threads: DuckDB worker threads; None = number of cores.
-    column_maps: per canonical table, canonical name -> the user's column name.
-    input_timezones: per canonical table, the time zone naive input times were read in.
+    column_maps: per canonical table, canonical name -> the user's column name; applied to
+        later loads of the table wherever their input has the column.
+    input_timezones: per canonical table, the time zone naive times of its last load were read
+        in (a record only: the default for a load is always ``timezone``).
     deal_stages: ordered stage list of the sales pipeline.
     controllability: stage -> 1..5, how much the team can influence the loss at that stage.
     """

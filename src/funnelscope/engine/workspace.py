@@ -97,7 +97,7 @@ class Workspace:
             f"CREATE TABLE IF NOT EXISTS {ident(CONFIG_TABLE)} (key VARCHAR PRIMARY KEY, value VARCHAR)"
         )
         con.execute(
-            f"INSERT OR REPLACE INTO {ident(CONFIG_TABLE)} VALUES ('config', ?)",
+            f"INSERT OR REPLACE INTO {ident(CONFIG_TABLE)} VALUES ('config', ?)",  # noqa: S608
             [config.to_json()],
         )
 
@@ -236,8 +236,8 @@ class Workspace:
             stage.execute(f"CREATE TABLE {name} AS SELECT * FROM existing")  # noqa: S608
             stage.execute(f"ALTER TABLE {name} ALTER COLUMN _key TYPE UHUGEINT")
             stage.execute(f"INSERT INTO {name} (_key) SELECT CAST(_key AS UHUGEINT) FROM keys")  # noqa: S608
-            before_types = dict(stage.execute(f"SELECT column_name, data_type FROM "
-                                              f"information_schema.columns WHERE table_name = ?",
+            before_types = dict(stage.execute("SELECT column_name, data_type FROM "
+                                              "information_schema.columns WHERE table_name = ?",
                                               [table]).fetchall())
         _ensure_meta_tables(stage)
         if self.has_table(REJECTED):
@@ -245,7 +245,8 @@ class Workspace:
             stage.execute(f"INSERT INTO {ident(REJECTED)} (_key) SELECT CAST(_key AS UHUGEINT) FROM old")  # noqa: S608
         if self.has_table(LOADS):
             last = self.backend.table(LOADS).load_id.max().execute()
-            stage.execute(f"INSERT INTO {ident(LOADS)} (load_id) VALUES (?)", [int(last or 0)])
+            stage.execute(f"INSERT INTO {ident(LOADS)} (load_id) VALUES (?)",  # noqa: S608
+                          [int(last or 0)])
         report = load_into_duckdb(stage, source, table, **kwargs)
 
         def rows(sql: str) -> Any:
@@ -256,8 +257,8 @@ class Workspace:
         if before_types is None:
             self.backend.create_table(table, new)
         else:
-            after_types = dict(stage.execute(f"SELECT column_name, data_type FROM "
-                                             f"information_schema.columns WHERE table_name = ?",
+            after_types = dict(stage.execute("SELECT column_name, data_type FROM "
+                                             "information_schema.columns WHERE table_name = ?",
                                              [table]).fetchall())
             widened = [c for c, t in before_types.items() if c != "_key" and after_types[c] != t]
             if widened:

@@ -13,17 +13,17 @@ Each function takes a workspace and returns a Result (named tidy tables + spec +
     b2b_chain(ws, stages=None, by=None, revenue_period="month")       -> MetricsResult
 """
 
-from funnelscope.analyses.retention.aarrr import aarrr
-from funnelscope.analyses.retention.activity import activity
-from funnelscope.analyses.retention.b2b_chain import b2b_chain
-from funnelscope.analyses.retention.churn import churn
+from funnelscope.analyses.retention.aarrr_summary import aarrr
+from funnelscope.analyses.retention.actives import activity
+from funnelscope.analyses.retention.b2b import b2b_chain
+from funnelscope.analyses.retention.lifetimes import churn
 from funnelscope.analyses.retention.result import (
     ActivityResult,
     ChurnResult,
     MetricsResult,
     RetentionResult,
 )
-from funnelscope.analyses.retention.retention import retention
+from funnelscope.analyses.retention.cohorts import retention
 from funnelscope.analyses.retention.spec import (
     AarrrSpec,
     ActivitySpec,

@@ -43,13 +43,14 @@ class RetentionResult(Result):
             raise ValueError("values must be 'rate' or 'retained'")
         cells = self.tables["cells"]
         index = ["cohort", "group", "size"] if self.by else ["cohort", "size"]
-        wide = cells.pivot_table(index=index, columns="period", values=values, dropna=False,
-                                 aggfunc="first", observed=True) if len(cells) else pd.DataFrame()
-        if len(cells):
-            wide = wide.reindex(columns=sorted(cells["period"].unique()))
-            wide.columns = [int(c) for c in wide.columns]
-            wide = wide.reset_index()
-        return wide
+        if cells.empty:
+            return pd.DataFrame(columns=[*index])
+        heads = cells.drop_duplicates(index[:-1])[index].reset_index(drop=True)
+        keys = index[:-1]
+        for k in sorted(cells["period"].unique()):
+            col = cells[cells["period"] == k][[*keys, values]].rename(columns={values: int(k)})
+            heads = heads.merge(col, on=keys, how="left", sort=False)
+        return heads
 
     def cohorts(self) -> list[dict[str, Any]]:
         """The cohorts as JSON records: cohort, [group], size, retained[k], rate[k] (null = incomplete)."""

@@ -36,16 +36,24 @@ def _day_literal(day: pd.Timestamp):
     return ibis.literal(pd.Timestamp(day).to_pydatetime(), type="timestamp")
 
 
-def check_one_currency(orders: ir.Table) -> str | None:
-    """The one currency of ``orders`` (None without a currency column or values); raise if mixed."""
+def _currency_aggregates(orders: ir.Table) -> dict[str, Any]:
+    """Per-group first and last currency, so one query both aggregates and checks currencies."""
     if "currency" not in orders.columns:
+        return {}
+    return {"_currency_min": orders.currency.min(), "_currency_max": orders.currency.max()}
+
+
+def _one_currency(df: pd.DataFrame) -> str | None:
+    """The one currency seen in the per-group currency columns (dropped from ``df``); raise
+    InputError if the orders mix currencies."""
+    if "_currency_min" not in df.columns:
         return None
-    found = (orders.filter(orders.currency.notnull()).select("currency").distinct()
-             .order_by("currency").limit(6).to_pandas()["currency"].tolist())
+    found = sorted({str(c) for c in pd.concat([df.pop("_currency_min"), df.pop("_currency_max")])
+                    .dropna().unique()})
     if len(found) > 1:
         raise InputError(
-            f"the orders table mixes currencies ({', '.join(map(str, found))}); amounts cannot "
-            "be added up.",
+            f"the orders table mixes currencies ({', '.join(found[:6])}); amounts cannot be "
+            "added up.",
             hint="Convert the amounts to one currency before loading, or load each currency into "
                  "its own workspace.", source="orders", column="currency")
     return found[0] if found else None
@@ -60,14 +68,16 @@ def order_days(ws: Workspace, *, until: Any = None) -> pd.DataFrame:
     day. Raises InputError when no order is left.
     """
     o = ws.orders
-    currency = check_one_currency(o)
-    t = o.select(user_id=o.user_id, local=local_time(ws, o.ts), amount=o.amount)
+    extra = {"currency": o.currency} if "currency" in o.columns else {}
+    t = o.select(user_id=o.user_id, local=local_time(ws, o.ts), amount=o.amount, **extra)
     t = t.mutate(day=t.local.truncate("D"))
     if until is not None:
         t = t.filter(t.day <= _day_literal(until))
     agg = t.group_by(["user_id", "day"]).aggregate(
-        first_order_at=t.local.min(), amount=t.amount.sum(), orders=t.count())
+        first_order_at=t.local.min(), amount=t.amount.sum(), orders=t.count(),
+        **_currency_aggregates(t))
     df = agg.to_pandas()
+    currency = _one_currency(df)
     if df.empty:
         when = f" on or before {pd.Timestamp(until).date()}" if until is not None else ""
         raise InputError(f"the orders table has no orders{when}.",
@@ -85,15 +95,19 @@ def order_days(ws: Workspace, *, until: Any = None) -> pd.DataFrame:
 
 def customer_orders(ws: Workspace, *, until: Any = None) -> pd.DataFrame:
     """Per customer with an order on or before local day ``until``: first and last order day,
-    orders (count) and revenue (sum of amounts), computed in the engine. Indexed by user_id."""
+    orders (count) and revenue (sum of amounts), computed in the engine. Indexed by user_id;
+    ``df.attrs["currency"]`` as in :func:`order_days`."""
     o = ws.orders
-    currency = check_one_currency(o)
-    t = o.select(user_id=o.user_id, day=local_time(ws, o.ts).truncate("D"), amount=o.amount)
+    extra = {"currency": o.currency} if "currency" in o.columns else {}
+    t = o.select(user_id=o.user_id, day=local_time(ws, o.ts).truncate("D"), amount=o.amount,
+                 **extra)
     if until is not None:
         t = t.filter(t.day <= _day_literal(until))
     agg = t.group_by("user_id").aggregate(first_order=t.day.min(), last_order=t.day.max(),
-                                          orders=t.count(), revenue=t.amount.sum())
+                                          orders=t.count(), revenue=t.amount.sum(),
+                                          **_currency_aggregates(t))
     df = agg.to_pandas()
+    currency = _one_currency(df)
     if df.empty:
         when = f" on or before {pd.Timestamp(until).date()}" if until is not None else ""
         raise InputError(f"the orders table has no orders{when}.",

@@ -90,8 +90,9 @@ def rfm(
     spec = RFMSpec(analysis_date=analysis_date, recency_bins=recency_bins,
                    frequency_bins=frequency_bins, monetary_bins=monetary_bins, binning=binning,
                    custom_segments=segments is not None, save=bool(save))
-    day = _day(spec.analysis_date) or sources.last_order_day(ws)
+    day = _day(spec.analysis_date)
     per = sources.customer_orders(ws, until=day)
+    day = day if day is not None else per["last_order"].max()
     table = per.rename(columns={"orders": "frequency", "revenue": "monetary"})
     scored, thresholds = score_customers(
         table, analysis_date=day, recency_bins=_bins(spec.recency_bins),
@@ -139,8 +140,8 @@ def _cluster_features(ws: Workspace, spec: ClusterSpec) -> tuple[pd.DataFrame, p
                                 hint="Load one with: funnelscope load FILE --table orders.")
     day = _day(spec.as_of)
     if has_orders:
-        day = day or sources.last_order_day(ws)
         per = sources.customer_orders(ws, until=day)
+        day = day if day is not None else per["last_order"].max()
         frame = pd.DataFrame(index=per.index)
         frame["recency_days"] = (day - per["last_order"]).dt.days
         frame["frequency"] = per["orders"]
@@ -149,11 +150,12 @@ def _cluster_features(ws: Workspace, spec: ClusterSpec) -> tuple[pd.DataFrame, p
         first = per["first_order"]
         population = "customers with an order"
     else:
-        activity_all = sources.event_activity(ws)
-        day = day or activity_all["last_event_day"].max()
         act = sources.event_activity(ws, as_of=day)
         if act.empty:
-            raise InputError(f"no events on or before {day.date()}.", source="events")
+            raise InputError("the events table has no events"
+                             + (f" on or before {day.date()}." if day is not None else "."),
+                             source="events")
+        day = day if day is not None else act["last_event_day"].max()
         frame = pd.DataFrame(index=act.index)
         frame["recency_days"] = (day - act["last_event_day"]).dt.days
         first = act["first_event_day"]
@@ -167,7 +169,8 @@ def _cluster_features(ws: Workspace, spec: ClusterSpec) -> tuple[pd.DataFrame, p
             frame["channel"] = attrs["channel"].reindex(frame.index).fillna("(none)").astype(str)
     frame["tenure_days"] = (day - first.dt.normalize()).dt.days.clip(lower=0)
     if has_events:
-        act = sources.event_activity(ws, as_of=day)
+        if has_orders:
+            act = sources.event_activity(ws, as_of=day)
         frame["active_days"] = act["active_days"].reindex(frame.index, fill_value=0)
         frame["events"] = act["events"].reindex(frame.index, fill_value=0)
     if spec.funnel_steps:
@@ -378,9 +381,9 @@ def acquisition(
     if missing:
         raise SpecError(f"the customers table has no {', '.join(missing)} column.",
                         hint="Group by columns that spend and customers both have.")
-    last = sources.last_order_day(ws)
-    as_of_day = _day(spec.as_of) or max(e, last)
-    days = sources.order_days(ws, until=as_of_day)
+    as_of_day = _day(spec.as_of)
+    days = sources.order_days(ws, until=as_of_day)  # without as_of: every order (as_of >= last)
+    as_of_day = as_of_day if as_of_day is not None else max(e, days["day"].max())
     orders = days.rename(columns={"first_order_at": "ts"})[["user_id", "ts", "amount"]]
     common = dict(customer="user_id", date="date", cost="cost", timestamp="ts", currency=None)
     costs = acquisition_costs(spend, customers, orders, start=s, end=e, group_by=keys,

@@ -58,7 +58,7 @@ def load(
         f"[green]loaded {data['loaded']:,}[/green] · duplicates {data['duplicates']:,} · "
         f"[{'red' if data['rejected'] else 'green'}]rejected {data['rejected']:,}[/]"
     )
-    if data["read"] and data["loaded"] == 0 and data["duplicates"] == data["read"] - data["rejected"]:
+    if data["loaded"] == 0 and data["duplicates"] > 0:
         console.print("[dim]nothing new: every valid row is already in the workspace[/dim]")
     if data["rejections"]:
         print_table(data["rejections"][:20], title="first rejected rows (all in table _rejected)")

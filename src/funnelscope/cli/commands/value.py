@@ -21,19 +21,22 @@ OrdersOpt = typer.Option(None, "--orders", help="Analyse an orders file (user_id
 CustomersOpt = typer.Option(None, "--customers", help="With --orders: a customers file (user_id, first_seen, channel, ...).")
 SpendOpt = typer.Option(None, "--spend", help="With --orders: a spend file (date, channel, campaign, cost).")
 EventsOpt = typer.Option(None, "--events", help="With --orders: an events file (activity features).")
+MapOpt = typer.Option(None, "--map", help="With --orders: your orders column names, canonical=yours, e.g. user_id=customer_id,ts=order_date,amount=revenue.")
 SaveOpt = typer.Option(False, "--save", help="Keep the segment column in the workspace table `segments` (for --by in funnels and retention). Opens the workspace writable.")
 TopOpt = typer.Option(20, "--top", help="Table output: how many customers to list.")
 
 
-def _open(workspace, save: bool, **files):
+def _open(workspace, save: bool, map_: str | None = None, **files):
     from funnelscope.cli.common import open_workspace
+    from funnelscope.data.ingest import parse_column_map
     from funnelscope.errors import ConfigError
 
     if save and workspace is None:
         raise ConfigError("--save needs --workspace W: segments are kept in a workspace.",
                           hint="Load the files first: funnelscope load FILE --workspace W "
                                "--table orders.")
-    return open_workspace(workspace, read_only=not save, **files)
+    columns = {"orders": parse_column_map(map_)} if map_ else None
+    return open_workspace(workspace, read_only=not save, columns=columns, **files)
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -67,9 +70,19 @@ def _note(text: str) -> None:
     Console().print(text)
 
 
-def _rows(frame, columns: list[str], limit: int | None = None) -> list[dict]:
-    part = frame[columns] if limit is None else frame[columns].head(limit)
-    return part.to_dict(orient="records")
+def _people(value):
+    """A cell for people: yes/no for flags, whole numbers for large amounts."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "yes" if value else "no"
+    if isinstance(value, float) and value == value and abs(value) >= 1e4:
+        return int(round(value))
+    return value
+
+
+def _rows(frame, columns: list[str] | None = None, limit: int | None = None) -> list[dict]:
+    part = frame if columns is None else frame[columns]
+    part = part if limit is None else part.head(limit)
+    return [{k: _people(v) for k, v in r.items()} for r in part.to_dict(orient="records")]
 
 
 # ----- rfm ----------------------------------------------------------------------------------
@@ -80,6 +93,7 @@ def rfm(
     binning: str = typer.Option("rfm", "--binning", help="rfm (the CRAN rfm package's quantile rule) | quantile (right-closed quantile bins)."),
     save: bool = SaveOpt,
     orders: Path = OrdersOpt,
+    map_: str = MapOpt,
     fmt: str = FormatOpt,
 ) -> None:
     """RFM: recency, frequency and monetary scores per customer, named segments and what to do.
@@ -88,12 +102,12 @@ def rfm(
 
     Example:
       funnelscope rfm --workspace demo/funnelscope.duckdb --save
-      funnelscope rfm --orders orders.csv --as-of 2024-12-31 --format csv > rfm.csv
+      funnelscope rfm --orders orders.csv --map user_id=customer_id,ts=order_date,amount=revenue --format csv > rfm.csv
     """
     from funnelscope.cli.output import check_format
 
     check_format(fmt)
-    ws = _open(workspace, save, orders=orders)
+    ws = _open(workspace, save, map_, orders=orders)
     result = ws_call(ws, "rfm", analysis_date=as_of, recency_bins=bins, frequency_bins=bins,
                      monetary_bins=bins, binning=binning, save=save)
     _emit(result, fmt, "customers", _show_rfm)
@@ -121,6 +135,7 @@ def clusters(
     as_of: str = typer.Option(None, "--as-of", help="Day the features describe; default: the latest order (or event) day."),
     save: bool = SaveOpt,
     orders: Path = OrdersOpt,
+    map_: str = MapOpt,
     customers: Path = CustomersOpt,
     events: Path = EventsOpt,
     fmt: str = FormatOpt,
@@ -136,7 +151,7 @@ def clusters(
     from funnelscope.cli.output import check_format
 
     check_format(fmt)
-    ws = _open(workspace, save, orders=orders, customers=customers, events=events)
+    ws = _open(workspace, save, map_, orders=orders, customers=customers, events=events)
     result = ws_call(ws, "clusters", as_of=as_of, k=k, k_max=max_k, features=_names(features),
                      funnel_steps=_names(funnel_steps), funnel_window=funnel_window, save=save)
     _emit(result, fmt, "customers", _show_clusters)
@@ -152,7 +167,7 @@ def _show_clusters(result) -> None:
         row = {"cluster": r["cluster"], "label": r["label"], "customers": r["customers"],
                "share": r["share"]}
         row.update({c.removeprefix("mean_"): r[c] for c in means})
-        rows.append(row)
+        rows.append({k: _people(v) for k, v in row.items()})
     meta = result.meta
     print_table(rows, title=f"{meta['k']} clusters of {meta['customers']:,} {meta['population']}"
                             f" as of {meta['as_of']} (feature means)")
@@ -171,6 +186,7 @@ def clv(
     save: bool = SaveOpt,
     top: int = TopOpt,
     orders: Path = OrdersOpt,
+    map_: str = MapOpt,
     fmt: str = FormatOpt,
 ) -> None:
     """Predictive customer lifetime value: BG/NBD purchases x Gamma-Gamma spend, discounted.
@@ -186,7 +202,7 @@ def clv(
     from funnelscope.cli.output import check_format
 
     check_format(fmt)
-    ws = _open(workspace, save, orders=orders)
+    ws = _open(workspace, save, map_, orders=orders)
     result = ws_call(ws, "clv", calibration_end=calibration_end, holdout_end=holdout_end,
                      time_unit=time_unit, horizon=horizon, discount_rate=discount_rate,
                      discount_period=discount_period, profit_margin=margin, save=save)
@@ -203,7 +219,7 @@ def _show_clv(result, top: int) -> None:
           f"({bg['customers']:,} customers to {meta['calibration_end']})")
     _note(f"Gamma-Gamma: p={gg['p']:.4g} q={gg['q']:.4g} gamma={gg['gamma']:.4g}  "
           f"({gg['repeat_customers']:,} repeat customers)")
-    print_table(_rows(result.tables["tiers"], list(result.tables["tiers"].columns)),
+    print_table(_rows(result.tables["tiers"]),
                 title=f"CLV tiers over {meta['horizon']:.4g} {meta['time_unit']}")
     if "holdout" in result.tables:
         h = result.tables["holdout"]
@@ -227,6 +243,7 @@ def cac(
     ltv_days: int = typer.Option(None, "--ltv-days", help="Use N-day LTV (customers observed N full days) instead of value to date."),
     max_months: int = typer.Option(36, "--max-months", help="Longest payback period looked for, in months."),
     orders: Path = OrdersOpt,
+    map_: str = MapOpt,
     customers: Path = CustomersOpt,
     spend: Path = SpendOpt,
     fmt: str = FormatOpt,
@@ -240,7 +257,7 @@ def cac(
     from funnelscope.cli.output import check_format
 
     check_format(fmt)
-    ws = _open(workspace, False, orders=orders, customers=customers, spend=spend)
+    ws = _open(workspace, False, map_, orders=orders, customers=customers, spend=spend)
     result = ws_call(ws, "acquisition", start=start, end=end, as_of=as_of,
                      group_by=_names(by) or ["channel"], gross_margin=margin, ltv_days=ltv_days,
                      max_months=max_months)
@@ -251,9 +268,9 @@ def _show_cac(result) -> None:
     from funnelscope.cli.output import print_table
 
     meta = result.meta
-    print_table(result.cac, title=f"Customer acquisition cost, acquired {meta['start']} to "
+    print_table(_rows(result.cac), title=f"Customer acquisition cost, acquired {meta['start']} to "
                                   f"{meta['end']}, revenue to {meta['as_of']}")
-    print_table(result.tables["roi"], title="Return on spend (gross margin x revenue of new "
+    print_table(_rows(result.tables["roi"]), title="Return on spend (gross margin x revenue of new "
                                             "customers - spend) / spend")
 
 
@@ -269,6 +286,7 @@ def churn_risk(
     save: bool = SaveOpt,
     top: int = TopOpt,
     orders: Path = OrdersOpt,
+    map_: str = MapOpt,
     events: Path = EventsOpt,
     fmt: str = FormatOpt,
 ) -> None:
@@ -284,7 +302,7 @@ def churn_risk(
     from funnelscope.cli.output import check_format
 
     check_format(fmt)
-    ws = _open(workspace, save, orders=orders, events=events)
+    ws = _open(workspace, save, map_, orders=orders, events=events)
     result = ws_call(ws, "churn_risk", window_days=window_days, min_orders=min_orders,
                      train_cutoff=train_cutoff, validation_cutoff=validation_cutoff,
                      score_date=score_date, use_events=not no_events, save=save)
@@ -305,7 +323,7 @@ def _show_churn(result, top: int) -> None:
           f"{pct(m.get('precision_at_top_decile'))}")
     print_table(_rows(result.at_risk, ["rank", "user_id", "churn_probability", "top_reasons"],
                       top), title=f"Most at risk as of {meta['score_date']}")
-    print_table(result.tables["feature_importance"], title="What drives the model")
+    print_table(_rows(result.tables["feature_importance"]), title="What drives the model")
 
 
 def ws_call(ws, name: str, **options):

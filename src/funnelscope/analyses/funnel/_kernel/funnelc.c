@@ -734,11 +734,25 @@ static int process_bucket(job_t *job, scratch_t *s, arena_t *oa, int b) {
                 w++;
             }
         } else {
+            /* ordered/strict entries never use events after the last one that can extend a
+             * chain (matches a step >= 2): cut the scan there (a burst of step-1 events would
+             * otherwise rescan its whole window per entry) */
+            int64_t m_eff = m;
+            if (sp->mode != 2) {
+                while (m_eff > 0 && !((uint32_t)ev[m_eff - 1].key & kmask & ~1u)) m_eff--;
+                /* keep whole timestamp groups: exclusions act on their group */
+                while (m_eff > 0 && m_eff < m && ev[m_eff].ts == ev[m_eff - 1].ts) m_eff++;
+            }
             for (int64_t pidx = 0; pidx < m; pidx++) {
                 if (!((uint32_t)ev[pidx].key & 1u)) continue;
                 int64_t row = -1;
+                int64_t mm = m_eff;
+                if (pidx >= m_eff) { /* nothing can extend: e1's own group is enough */
+                    mm = pidx + 1;
+                    while (mm < m && ev[mm].ts == ev[pidx].ts) mm++;
+                }
                 int lev = sp->mode == 2 ? any_scan(sp, s, ev, m, pidx, o->step_ts + w * k, &row)
-                                        : chain_scan(sp, s, ev, m, pidx, o->step_ts + w * k, &row);
+                                        : chain_scan(sp, s, ev, mm, pidx, o->step_ts + w * k, &row);
                 if (lev < 0) return -1;
                 o->ent[w] = s->ents[q];
                 o->level[w] = (int8_t)lev;

@@ -12,7 +12,8 @@ time zone when they have an activity event that day (any event, or the ``events`
 - lifecycle and streaks: see :mod:`funnelscope.analyses.retention.lifecycle`; repurchase:
   :mod:`funnelscope.analyses.retention.repurchase`.
 
-All counts come from one stacked query over distinct (user, local day) pairs.
+All counts come from one stacked query over the distinct (user, local day) pairs, which are
+computed once into a temporary table of the engine (``Table.cache()``).
 """
 
 from __future__ import annotations
@@ -73,23 +74,29 @@ def user_days(ws: Workspace, spec: ActivitySpec) -> ir.Table:
 
 
 def actives_parts(ud: ir.Table, rng: DataRange) -> list[ir.Table]:
-    """dau/wau/mau per calendar period, trailing 7/30-day actives, days active per user-week."""
+    """dau/wau/mau per calendar period, trailing-window ends, days active per user-week.
+
+    Trailing 7/30-day actives without expanding rows: each active day ``a`` of a user covers
+    the window ends ``a .. e - 1`` with ``e = min(a + w, next active day)``; these intervals
+    are disjoint, so actives(d) = (active days <= d) - (interval ends <= d), a running sum
+    finished in Python over the per-day counts "dau" and "end_7d" / "end_30d".
+    """
     ud = ud.mutate(week=P.period_of_day_expr(ud.day, "week"))
+    nxt = ud.day.lead().over(ibis.window(group_by=ud.user_id, order_by=ud.day))
+    ud = ud.mutate(**{f"end_{w}d": ibis.least(ud.day + w, nxt.fill_null(ud.day + w))
+                      for w in ROLLING})
     dau = ud.group_by("day").aggregate(n=ud.count())
     wau = ud.group_by("week").aggregate(n=ud.user_id.nunique())
     mau = ud.group_by("month").aggregate(n=ud.user_id.nunique())
-    offsets = ibis.memtable({"offset_days": list(range(max(ROLLING)))})
-    ex = ud.cross_join(offsets)
-    ex = ex.mutate(end=ex.day + ex.offset_days).filter(lambda t: t.end <= rng.last_day)
-    roll = ex.group_by("end").aggregate(
-        n7=ex.user_id.nunique(where=ex.offset_days < 7), n30=ex.user_id.nunique(),
-    )
+    ends = []
+    for w in ROLLING:
+        e = ud.group_by(x=ud[f"end_{w}d"]).aggregate(n=ud.count())
+        ends.append(part(e, f"end_{w}d", e.x, e.n))
     per_week = ud.group_by(["user_id", "week"]).aggregate(days=ud.count())
     freq = per_week.group_by(["week", "days"]).aggregate(n=per_week.count())
     return [
         part(dau, "dau", dau.day, dau.n), part(wau, "wau", wau.week, wau.n),
-        part(mau, "mau", mau.month, mau.n), part(roll, "wau_7d", roll.end, roll.n7),
-        part(roll, "mau_30d", roll.end, roll.n30),
+        part(mau, "mau", mau.month, mau.n), *ends,
         part(freq, "freq", freq.week, freq.n, freq.days),
     ]
 
@@ -99,10 +106,14 @@ def run(ws: Workspace, spec: ActivitySpec) -> ActivityResult:
     t0 = time.perf_counter()
     rng = data_range(ws, spec.events or ())
     require_events(ws, rng, spec.events, "events")
-    ud = user_days(ws, spec)
-    parts = actives_parts(ud, rng) + lifecycle.lifecycle_parts(ud, spec.period) \
-        + lifecycle.streak_parts(ud)
-    counts = split(stack(parts).to_pandas())
+    # every part reads the distinct (user, day) pairs: compute them once, inside the engine
+    ud = user_days(ws, spec).cache()
+    try:
+        parts = actives_parts(ud, rng) + lifecycle.lifecycle_parts(ud, spec.period) \
+            + lifecycle.streak_parts(ud)
+        counts = split(stack(parts).to_pandas())
+    finally:
+        ud.release()
 
     daily = _daily(counts, rng)
     tables = {
@@ -133,13 +144,19 @@ def _ratio(a, b):
 
 
 def _daily(counts: dict, rng: DataRange) -> pd.DataFrame:
-    dau, w7, m30 = by_x(counts["dau"]), by_x(counts["wau_7d"]), by_x(counts["mau_30d"])
+    dau = by_x(counts["dau"])
+    ends = {w: by_x(counts.get(f"end_{w}d", {})) for w in ROLLING}
+    running = dict.fromkeys(ROLLING, 0)
     rows = []
     for d in range(rng.first_day, rng.last_day + 1):
-        wau = w7.get(d, 0) if d - 6 >= rng.first_day else None
-        mau = m30.get(d, 0) if d - 29 >= rng.first_day else None
-        rows.append({"day": P.day_to_date(d).isoformat(), "dau": dau.get(d, 0), "wau_7d": wau,
-                     "mau_30d": mau, "stickiness": _ratio(dau.get(d, 0), mau) if mau else None})
+        actives = {}
+        for w in ROLLING:
+            running[w] += dau.get(d, 0) - ends[w].get(d, 0)
+            actives[w] = running[w] if d - (w - 1) >= rng.first_day else None
+        mau = actives[30]
+        rows.append({"day": P.day_to_date(d).isoformat(), "dau": dau.get(d, 0),
+                     "wau_7d": actives[7], "mau_30d": mau,
+                     "stickiness": _ratio(dau.get(d, 0), mau) if mau else None})
     df = pd.DataFrame(rows, columns=["day", "dau", "wau_7d", "mau_30d", "stickiness"])
     for c in ("wau_7d", "mau_30d"):
         df[c] = df[c].astype("Int64")
