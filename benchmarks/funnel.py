@@ -366,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         child(args.child, args.file, args.threads, args.memory_limit)
         return 0
 
+    # every child alike: numpy's OpenBLAS threads otherwise spin-wait for work after import
+    # (~5 % of a short process's CPU on 2 cores); the CLI should set it before importing numpy
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     n = parse_count(args.events)
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -488,7 +491,8 @@ def render(results: dict, n: int, args) -> str:
         f"{dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.1f} at the end, median of {args.repeat} runs, "
         f"user ids {'strings' if args.string_users else 'int64'}, threads={args.threads}, "
-        f"DuckDB memory_limit={args.memory_limit or 'default'}.",
+        f"DuckDB memory_limit={args.memory_limit or 'default'}, "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}.",
         "In-process times run from reading the file to the counts (imports excluded); "
         "`cli` and `chdb-process` are whole processes (imports included).",
         "",

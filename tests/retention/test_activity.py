@@ -117,7 +117,7 @@ def journeys_strategy(draw):
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(journeys=journeys_strategy(), tz=st.sampled_from(("UTC", "Asia/Shanghai", "America/New_York")),
        period=st.sampled_from(("day", "week", "month")), only_open=st.booleans())
 def test_matches_oracle(journeys, tz, period, only_open):

@@ -39,7 +39,7 @@ def test_kaplan_meier_counts_equal_expanded_rows():
     pd.testing.assert_frame_equal(a, b)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 40), st.booleans()), min_size=1, max_size=60))
 def test_kaplan_meier_matches_statsmodels(rows):
     from statsmodels.duration.survfunc import SurvfuncRight

@@ -42,6 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        state.ensure_open()
         yield
         state.close()
 

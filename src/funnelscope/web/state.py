@@ -20,7 +20,6 @@ from funnelscope.definitions import Definitions, load_for
 from funnelscope.errors import FunnelscopeError
 from funnelscope.web.settings import Settings
 
-
 CACHE_SIZE = 16
 
 
@@ -35,16 +34,27 @@ class State:
     """Open workspace, definitions, and the worker that runs analyses on them."""
 
     def __init__(self, settings: Settings) -> None:
-        import funnelscope as fs
-
         self.settings = settings
         self.definitions: Definitions = load_for(settings.workspace, settings.config)
-        self.ws = fs.connect(str(settings.workspace), read_only=True)
-        self.definitions.apply(self.ws)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="funnelscope-query")
         self._closed = threading.Event()
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._open()
+
+    def _open(self) -> None:
+        import funnelscope as fs
+
+        self.ws = fs.connect(str(self.settings.workspace), read_only=True)
+        self.definitions.apply(self.ws)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="funnelscope-query")
+        self._closed.clear()
+
+    def ensure_open(self) -> None:
+        """Reopen after :meth:`close` (an app whose lifespan runs again, as in tests)."""
+        if self._closed.is_set():
+            with self._cache_lock:
+                self._cache.clear()
+            self._open()
 
     def run(self, f: Callable[[Any], Any], time_limit: float | None = None,
             key: Hashable | None = None) -> Any:

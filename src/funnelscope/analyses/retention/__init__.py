@@ -16,6 +16,7 @@ Each function takes a workspace and returns a Result (named tidy tables + spec +
 from funnelscope.analyses.retention.aarrr_summary import aarrr
 from funnelscope.analyses.retention.actives import activity
 from funnelscope.analyses.retention.b2b import b2b_chain
+from funnelscope.analyses.retention.cohorts import retention
 from funnelscope.analyses.retention.lifetimes import churn
 from funnelscope.analyses.retention.result import (
     ActivityResult,
@@ -23,7 +24,6 @@ from funnelscope.analyses.retention.result import (
     MetricsResult,
     RetentionResult,
 )
-from funnelscope.analyses.retention.cohorts import retention
 from funnelscope.analyses.retention.spec import (
     AarrrSpec,
     ActivitySpec,

@@ -199,7 +199,7 @@ def _frequency(counts: dict, weekly: pd.DataFrame, rng: DataRange) -> tuple[pd.D
 
 
 def _mean(values) -> float | None:
-    values = [v for v in values if v is not None and not pd.isna(v)]
+    values = [float(v) for v in values if v is not None and not pd.isna(v)]
     return sum(values) / len(values) if values else None
 
 
