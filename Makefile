@@ -27,7 +27,8 @@ demo: install
 
 ## make test: install the dev dependencies and run the whole suite
 test: install-dev
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei) >/dev/null 2>&1 || echo "note: Debian's chromium could not be installed; the browser tests will be skipped"
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 FUNNELSCOPE_REQUIRE_C_KERNEL=1 $(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: install-dev
 	$(VENV)/bin/ruff check src tests benchmarks

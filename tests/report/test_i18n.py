@@ -84,3 +84,13 @@ def test_default_rfm_segments_have_chinese_names_and_actions():
     names = set(DEFAULT_SEGMENTS["segment"])
     assert names == set(RFM_SEGMENTS_ZH)
     assert all(CJK.search(n) and CJK.search(a) for n, a in RFM_SEGMENTS_ZH.values())
+
+
+def test_every_default_cluster_word_has_chinese():
+    from funnelscope.analyses.value.clusters import WORDS
+    from funnelscope.report.i18n import CLUSTER_TERMS_ZH, cluster_label
+
+    words = {w for pair in WORDS.values() for w in pair} | {"typical on every feature"}
+    assert words <= set(CLUSTER_TERMS_ZH)
+    assert cluster_label("lapsed, low spend (cluster 2)", "zh") == "久未购买，低消费（聚类 2）"
+    assert cluster_label("lapsed, low spend", "en") == "lapsed, low spend"

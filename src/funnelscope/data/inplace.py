@@ -62,6 +62,11 @@ def register_file(
     resolved = resolve_columns(spec, types, dict(columns), str(path))
     resolved.pop("properties", None)
     exprs, _, _ = _canonical_exprs(spec, resolved, types, ws.config.timezone, None)
+    for col in spec.columns:
+        # integer ids stay integers in place: no string conversion per row, and the funnel
+        # kernel uses them as entity codes directly
+        if col.kind == sc.TEXT and col.name in resolved and _is_integer(types[resolved[col.name]]):
+            exprs[col.name] = ident(resolved[col.name])
     used = set(resolved.values())
     select = [
         f"{exprs[c.name]} AS {ident(c.name)}" if c.name in exprs
@@ -78,3 +83,8 @@ def register_file(
         f"CREATE OR REPLACE VIEW {ident(table)} AS SELECT * FROM ("  # noqa: S608
         f"SELECT {', '.join(select)} FROM {reader}) WHERE {required}"
     )
+
+
+def _is_integer(source_type: str) -> bool:
+    return source_type.upper() in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                                   "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}

@@ -278,6 +278,31 @@ RFM_SEGMENTS_ZH: dict[str, tuple[str, str]] = {
 }
 
 
+#: The plain words of the default cluster descriptions (analyses.value.clusters.WORDS) in Chinese.
+CLUSTER_TERMS_ZH: dict[str, str] = {
+    "lapsed": "久未购买", "recent": "近期购买", "frequent": "高频", "infrequent": "低频",
+    "high spend": "高消费", "low spend": "低消费", "high spend per order": "高客单价",
+    "low spend per order": "低客单价", "long-standing": "老客户", "new": "新客户",
+    "very active": "非常活跃", "rarely active": "很少活跃", "deep in the funnel": "漏斗深处",
+    "early in the funnel": "漏斗前端", "typical on every feature": "各项特征均接近平均",
+}
+
+
+def cluster_label(label: Any, lang: str) -> str:
+    """A default cluster description ("lapsed, low spend (cluster 2)") in ``lang``; terms
+    that are not default words stay as they are."""
+    import re
+
+    text = str(label)
+    if lang != "zh":
+        return text
+    suffix = ""
+    m = re.search(r" \(cluster (\d+)\)$", text)
+    if m:
+        text, suffix = text[: m.start()], f"（聚类 {m.group(1)}）"
+    return "，".join(CLUSTER_TERMS_ZH.get(term, term) for term in text.split(", ")) + suffix
+
+
 def check_lang(lang: str) -> str:
     """Return ``lang`` if supported, else raise ConfigError."""
     if lang not in LANGS:

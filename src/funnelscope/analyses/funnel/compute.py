@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from funnelscope.analyses.funnel.matching import entity_column, step_events
+from funnelscope.analyses.funnel.matching import data_bounds, entity_column, step_events
 from funnelscope.analyses.funnel.spec import FunnelSpec
 from funnelscope.errors import SpecError
 
@@ -56,6 +56,7 @@ def run_duckdb(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
     import ibis
 
     from funnelscope.analyses.funnel.kernel import run_kernel
+    from funnelscope.analyses.funnel.scan import stream_batches
 
     ev = step_events(ws, spec)
     by_labels: list[str | None] = []
@@ -76,17 +77,16 @@ def run_duckdb(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
         )
         row_expr = "coalesce(by_code, -1)"
     ent_code = _entity_code_sql(ev.schema()["entity"])
-    sql = (
-        f"SELECT {ent_code} AS entity, ts_us AS ts, CAST(mask AS UINTEGER) AS mask, "  # noqa: S608
-        f"CAST(excl AS UINTEGER) AS excl, {row_expr} AS row FROM ({base_sql})"
-    )
-    reader = con.execute(sql).to_arrow_reader(BATCH_ROWS)
-    out = run_kernel(reader, kernel_spec(spec))
-    bounds = con.execute(
-        f"SELECT min(ts_us), max(ts_us) FROM ({ibis.to_sql(step_events(ws, spec, all_events=True), dialect='duckdb')})"  # noqa: S608
-    ).fetchone()
+    columns = [f"{ent_code} AS entity", "ts_us AS ts", "CAST(mask AS UINTEGER) AS mask"]
+    if spec.exclude:
+        columns.append("CAST(excl AS UINTEGER) AS excl")
+    if by_labels:
+        columns.append(f"{row_expr} AS row")
+    sql = f"SELECT {', '.join(columns)} FROM ({base_sql})"  # noqa: S608
+    out = run_kernel(stream_batches(con, sql), kernel_spec(spec))
+    lo, hi = data_bounds(ws, spec)
     entries = _entries_frame(out, len(spec.steps), by_labels)
-    return entries, {"data_start_us": bounds[0], "data_end_us": bounds[1],
+    return entries, {"data_start_us": lo, "data_end_us": hi,
                      "entity_codes": "native" if ent_code == "entity" else "hash63"}
 
 
@@ -148,12 +148,9 @@ def run_spark(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
     result = feed.repartition(parts, "entity").mapInArrow(per_partition, schema)
     table = pa.Table.from_batches(result._collect_as_arrow()) if hasattr(result, "_collect_as_arrow") \
         else pa.Table.from_pandas(result.toPandas())
-    bounds = step_events(ws, spec, all_events=True).agg(
-        lo=lambda t: t.ts_us.min(), hi=lambda t: t.ts_us.max()
-    ).execute()
+    lo, hi = data_bounds(ws, spec)
     entries = _entries_from_arrow(table, k, by_labels)
-    return entries, {"data_start_us": _int_or_none(bounds["lo"].iloc[0]),
-                     "data_end_us": _int_or_none(bounds["hi"].iloc[0]), "entity_codes": "hash63"}
+    return entries, {"data_start_us": lo, "data_end_us": hi, "entity_codes": "hash63"}
 
 
 def _int_or_none(v):

@@ -64,21 +64,8 @@ def step_events(ws: Workspace, spec: FunnelSpec, *, all_events: bool | None = No
 
     Non-step events are kept only in strict mode (they can break a path) unless ``all_events``.
     """
-    t = ws.events
+    t = filtered_events(ws, spec)
     ent = entity_column(spec)
-    if ent not in t.columns:
-        raise SpecError(
-            "entity='account' needs an account_id column in the events table.",
-            hint="Load events with --map account_id=<your column>.",
-        )
-    filters = [t[ent].notnull()]
-    if spec.start:
-        filters.append(t.ts >= _instant(ws, spec.start))
-    if spec.end:
-        filters.append(t.ts < _instant(ws, spec.end))
-    if spec.where:
-        filters.append(condition(t, spec.where, "where"))
-    t = t.filter(*filters)
     step_preds = [
         (t.event == s.event) & condition(t, s.where, f"step {i} ({s.event})")
         for i, s in enumerate(spec.steps, 1)
@@ -102,6 +89,33 @@ def step_events(ws: Workspace, spec: FunnelSpec, *, all_events: bool | None = No
     if not keep_all:
         out = out.filter((out.mask != 0) | (out.excl != 0))
     return out
+
+
+def filtered_events(ws: Workspace, spec: FunnelSpec) -> ir.Table:
+    """The events the funnel analyses: entity present, within start/end, passing ``where``."""
+    t = ws.events
+    ent = entity_column(spec)
+    if ent not in t.columns:
+        raise SpecError(
+            "entity='account' needs an account_id column in the events table.",
+            hint="Load events with --map account_id=<your column>.",
+        )
+    filters = [t[ent].notnull()]
+    if spec.start:
+        filters.append(t.ts >= _instant(ws, spec.start))
+    if spec.end:
+        filters.append(t.ts < _instant(ws, spec.end))
+    if spec.where:
+        filters.append(condition(t, spec.where, "where"))
+    return t.filter(*filters)
+
+
+def data_bounds(ws: Workspace, spec: FunnelSpec) -> tuple[int | None, int | None]:
+    """First and last event time (µs) of the analysed events: the default censoring end."""
+    t = filtered_events(ws, spec)
+    row = t.agg(lo=epoch_us(ws, t.ts.min()), hi=epoch_us(ws, t.ts.max())).to_pyarrow()
+    lo, hi = row["lo"][0].as_py(), row["hi"][0].as_py()
+    return lo, hi
 
 
 def _instant(ws: Workspace, value: str) -> ir.TimestampValue:

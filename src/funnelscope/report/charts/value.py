@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from funnelscope.report import style
 from funnelscope.report.charts import chart
 from funnelscope.report.charts._common import floats, has, labels, table
-from funnelscope.report.i18n import t
+from funnelscope.report.i18n import cluster_label, segment_name, t
 
 
 def _currency(result: Any) -> str | None:
@@ -70,7 +70,7 @@ def rfm_segments_chart(result: Any, lang: str = "en", title: str | None = None) 
     """Share of customers and share of revenue per RFM segment."""
     s = table(result, "segments", "segment_summary")
     s = s.sort_values("revenue_share", ascending=False, kind="stable")
-    names = labels(s["segment"])
+    names = [segment_name(n, lang) for n in labels(s["segment"])]
     fig = go.Figure()
     fig.add_trace(go.Bar(y=names, x=floats(s["customer_share"]), orientation="h",
                          name=t("customer_share", lang), marker={"color": style.NEUTRAL}))
@@ -96,7 +96,8 @@ def cluster_profiles(result: Any, lang: str = "en", title: str | None = None) ->
     sd = means.std(ddof=0).replace(0, np.nan)
     z = ((means - means.mean()) / sd).fillna(0.0)
     name_col = "label" if "label" in p else "description"
-    rows = [f"{lab} ({style.percent(sh, 0)})" for lab, sh in zip(labels(p[name_col]), floats(p["share"]), strict=True)]
+    rows = [f"{cluster_label(lab, lang)} ({style.percent(sh, 0)})"
+            for lab, sh in zip(labels(p[name_col]), floats(p["share"]), strict=True)]
     features = [c.removeprefix("mean_") for c in cols]
     text = [[style.number(v) for v in row] for row in means.to_numpy()]
     fig = go.Figure(go.Heatmap(

@@ -88,6 +88,11 @@
     $("download").href = "/api/funnel.csv?" + csv.toString();
     var page = new URLSearchParams(p); page.set("lang", lang);
     history.replaceState(null, "", "/funnels?" + page.toString());
+    ["en", "zh"].forEach(function (code) {  // the language switch keeps the funnel
+      var link = $("lang-" + code), q = new URLSearchParams(p);
+      q.set("lang", code);
+      if (link) link.href = "/funnels?" + q.toString();
+    });
     var q = new URLSearchParams(p); q.set("lang", lang);
     fetch("/api/funnel/view?" + q.toString(), {credentials: "same-origin"})
       .then(function (r) { return r.json().then(function (body) { return {ok: r.ok, body: body}; }); })
