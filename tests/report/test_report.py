@@ -188,3 +188,17 @@ def test_report_tables_show_formatted_numbers(data):
     assert [r[1] for r in table.rows] == [f"{n:,}" for n in steps["entities"]]
     assert [r[2] for r in table.rows] == [f"{c:.1%}" for c in steps["conversion_from_start"]]
     assert isinstance(pd.DataFrame(table.rows), pd.DataFrame)
+
+
+def test_demo_writes_the_definitions_and_the_report(tmp_path, capsys):
+    from funnelscope.cli.app import main
+    from funnelscope.report.demo import DEMO_DEFINITIONS
+
+    workspace = tmp_path / "demo" / "funnelscope.duckdb"
+    main(["demo", "--dataset", "ecommerce", "--users", "300", "--workspace", str(workspace)])
+    capsys.readouterr()
+    definitions = tmp_path / "demo" / "funnelscope.yml"
+    assert definitions.read_text(encoding="utf-8") == DEMO_DEFINITIONS.read_text(encoding="utf-8")
+    html = (tmp_path / "demo" / "report.html").read_text(encoding="utf-8")
+    assert "Funnel “checkout”" in html and "Funnel “search_to_cart”" in html
+    assert "This part could not be computed" not in html

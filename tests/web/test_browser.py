@@ -113,7 +113,8 @@ def test_build_a_funnel_switch_to_chinese_and_download_the_csv(live_server, brow
         page.click("#download")
     download = info.value
     assert download.suggested_filename == "funnel-steps.csv"
-    table = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
+    with open(download.path(), encoding="utf-8") as f:
+        table = list(csv.DictReader(io.StringIO(f.read())))
     assert [r["step"] for r in table] == ["view", "add_to_cart", "pay"]
     assert [int(r["entities"]) for r in table] == [s["entities"] for s in expected["steps"]]
     assert page.errors == []

@@ -2,7 +2,7 @@
 operation; no request may produce a server error (5xx other than the documented 503 time
 limit), and every response must match its documented schema (errors: the one error shape).
 
-Bounded: 25 examples per operation and mode, no deadline; the slowest value models (CLV, clusters,
+Bounded: 15 examples per operation and mode, no deadline; the slowest value models (CLV, clusters,
 churn risk) are excluded here and covered with fixed arguments in test_api.py.
 """
 
@@ -49,7 +49,7 @@ def test_no_request_makes_a_server_error(operations, label, mode):
     strategy = operations[label].as_strategy(schemathesis.GenerationMode(mode))
 
     @given(case=strategy)
-    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=15, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     def check(case):
         response = case.call()

@@ -6,6 +6,7 @@ Surfaces (CLI, report, web) render Results; they never compute.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,10 +26,8 @@ def jsonable(value: Any) -> Any:
     if value is None or value is pd.NaT:
         return None
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             value = value.item()
-        except (ValueError, AttributeError):
-            pass
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
     if isinstance(value, pd.Timestamp):

@@ -176,7 +176,7 @@ def _entries_from_arrow(table: pa.Table, k: int, by_labels: list) -> pd.DataFram
     for j in range(1, k + 1):
         frame[f"t{j}"] = pd.array(table[f"t{j}"].to_pylist(), dtype="Int64")
     frame["by_value"] = _labels(table["entry_row"].to_numpy(), by_labels)
-    order = np.lexsort([frame[f"t1"].fillna(0).to_numpy(), frame["entity"].to_numpy()])
+    order = np.lexsort([frame["t1"].fillna(0).to_numpy(), frame["entity"].to_numpy()])
     return frame.iloc[order].reset_index(drop=True)
 
 

@@ -45,7 +45,7 @@ def portable_levels(ws: Workspace, spec: FunnelSpec) -> ir.Table:
     ev = step_events(ws, spec, all_events=False)
     ev = ev.filter(ev.mask != 0)
     rank = ibis.cases(*[((ev.mask & (1 << j)) != 0, j) for j in range(k)], else_=k)
-    ev = ev.mutate(rank=rank, event_key=ev.event_id.fill_null(""))
+    ev = ev.mutate(rank=rank, event_key=ev.event_id.cast("string").fill_null(""))
     order = [ev.ts_us, ev.rank, ev.mask, ev.event_key]
     is_first = (ev.mask & 1) != 0
     if spec.first_time:

@@ -6,7 +6,7 @@ The exact semantics are in docs/funnels.md. A spec holds no data and runs nowher
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 

@@ -30,7 +30,8 @@ def demo(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     import funnelscope as fs
-    from funnelscope.data.demo import DATASETS, export as export_tables, generate
+    from funnelscope.data.demo import DATASETS, generate
+    from funnelscope.data.demo import export as export_tables
     from funnelscope.errors import ConfigError
 
     if dataset != "all" and dataset not in DATASETS:

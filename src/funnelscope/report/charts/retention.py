@@ -121,9 +121,12 @@ def survival_chart(result: Any, lang: str = "en", title: str | None = None) -> g
     band; the median lifetime is where the curve crosses 50%."""
     s = table(result, "survival")
     x = floats(s["day"])
-    lo, hi = floats(s["ci_low"]), floats(s["ci_high"])
-    # a step band: each value holds until the next day with an event
-    sx = [v for i, a in enumerate(x) for v in ((a,) if i == 0 else (a, a))]
+    band = [(a, b, c) for a, b, c in zip(x, floats(s["ci_low"]), floats(s["ci_high"]), strict=True)
+            if a is not None and b is not None and c is not None]
+    bx, lo, hi = ([p[i] for p in band] for i in range(3))
+    # a step band: each value holds until the next day with an event (days without an
+    # interval are left out, so the band never jumps across them)
+    sx = [v for i, a in enumerate(bx) for v in ((a,) if i == 0 else (a, a))]
     shi = [v for i, b in enumerate(hi) for v in ((b,) if i == 0 else (hi[i - 1], b))]
     slo = [v for i, b in enumerate(lo) for v in ((b,) if i == 0 else (lo[i - 1], b))]
     fig = go.Figure()
