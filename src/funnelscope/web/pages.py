@@ -73,7 +73,7 @@ def funnels(request: Request) -> HTMLResponse:
     from funnelscope.web import catalog
 
     s = request.app.state.funnelscope
-    if not s.ws.has_table("events"):
+    if s.run(lambda ws: _missing_table(ws, "funnel"), key=("missing", "funnel")):
         return render(request, "section.html", page="funnels", title_key="builder_title",
                       missing="events", blocks=[], fields=[])
     events, breakdowns = s.run(lambda ws: (catalog.events(ws), catalog.breakdowns(ws, s.definitions)),
@@ -106,14 +106,19 @@ def _choice(value: str | None, allowed: tuple[str, ...], default: str | None) ->
     return value if value in allowed else default
 
 
+def _missing_table(ws: Any, analysis: str) -> str | None:
+    """The first table ``analysis`` needs that ``ws`` lacks (None: it has them all)."""
+    return next((t for t in runner.ANALYSES[analysis][2] if not ws.has_table(t)), None)
+
+
 def _section_page(request: Request, page: str, title_key: str, needs: str, only: tuple[str, ...],
                   options: dict[str, dict[str, Any]], section, fields: list[dict]) -> HTMLResponse:
     from funnelscope.report.collect import collect
 
     s = request.app.state.funnelscope
     lang = lang_of(request)
-    if not runner.has_data(s.ws, needs):
-        missing = next(t for t in runner.ANALYSES[needs][2] if not s.ws.has_table(t))
+    missing = s.run(lambda ws: _missing_table(ws, needs), key=("missing", needs))
+    if missing:
         return render(request, "section.html", page=page, title_key=title_key, missing=missing,
                       blocks=[], fields=fields)
     try:
