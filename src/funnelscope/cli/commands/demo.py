@@ -96,7 +96,8 @@ def demo(
     console.print(f"report [bold]{report}[/bold] (definitions: {report.parent / 'funnelscope.yml'})")
     console.print(
         f"Next: funnelscope funnel --workspace {main} --steps {','.join(DEMO_FUNNEL)} "
-        f"--window 7d --by channel"
+        f"--window 7d --by channel",
+        soft_wrap=True,
     )
 
 
