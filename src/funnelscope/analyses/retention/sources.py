@@ -131,35 +131,41 @@ def start_rows(ws: Workspace, start: Start) -> ir.Table:
 # ----- breakdowns ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class GroupSource:
-    """Where ``by=`` reads its value: ``"start"`` (the start row's column) or ``"customers"``."""
+    """Where ``by=`` reads its value: ``"start"`` (the start row's column), ``"customers"`` or
+    ``"segments"`` (segments saved by rfm / clusters / clv / churn-risk with ``save=True``)."""
 
     table: str
     column: str
 
     def describe(self) -> str:
-        return f"{'customers' if self.table == 'customers' else 'start event'}.{self.column}"
+        return f"{'start event' if self.table == 'start' else self.table}.{self.column}"
 
 
 def resolve_group(ws: Workspace, by: str | None, start: Start) -> GroupSource | None:
     """Find the column ``by`` names: a column of the start rows, else of the customers table.
 
-    ``"customers.plan"`` or ``"event.channel"`` says which table explicitly. Segments built by
-    other analyses are customers columns, so ``by="segment"`` works once they are stored there.
+    ``"customers.plan"`` or ``"event.channel"`` says which table explicitly. Segments saved by
+    the value analyses (``rfm_segment``, ``cluster``, ``clv_tier``) are read from the
+    ``segments`` table (or ``"segments.rfm_segment"``).
     """
     if by is None:
         return None
     if not isinstance(by, str) or not by.strip():
         raise SpecError(f"by must be a column name, got {by!r}.")
-    table, _, column = by.partition(".") if by.startswith(("customers.", "event.")) else ("", "", by)
+    prefixes = ("customers.", "event.", "segments.")
+    table, _, column = by.partition(".") if by.startswith(prefixes) else ("", "", by)
     start_cols = set(start_rows(ws, start).columns) - {"ts"}
     cust_cols = set(ws.customers.columns) if ws.has_table("customers") else set()
+    seg_cols = set(ws.table("segments").columns) - {"user_id"} if ws.has_table("segments") else set()
     if table in ("", "event") and start.source != "customers" and column in start_cols:
         return GroupSource("start", column)
     if table in ("", "customers") and column in cust_cols:
         return GroupSource("customers" if start.source != "customers" else "start", column)
-    where = sorted((start_cols | cust_cols) - {"user_id", "event_id", "_key", "_load"})
+    if table in ("", "segments") and column in seg_cols:
+        return GroupSource("segments", column)
+    where = sorted((start_cols | cust_cols | seg_cols) - {"user_id", "event_id", "_key", "_load"})
     raise SpecError(
-        f"by: no column {by!r} in the start events or the customers table.",
+        f"by: no column {by!r} in the start events, the customers table or saved segments.",
         hint=f"Columns available: {', '.join(where) or '(none)'}.",
     )
 
@@ -170,7 +176,7 @@ def attach_group(ws: Workspace, entries: ir.Table, group: GroupSource | None) ->
         return entries.mutate(**{GROUP: ibis.literal(None, "string")})
     if group.table == "start":
         return entries.rename(**{GROUP: "_by"})
-    c = ws.customers
+    c = ws.table(group.table)
     lookup = c.select(user_id=c.user_id, _gv=c[group.column])
     joined = entries.left_join(lookup, entries.user_id == lookup.user_id)
     return joined.select(*[joined[n] for n in entries.columns], **{GROUP: joined._gv})
