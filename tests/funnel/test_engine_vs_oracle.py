@@ -141,3 +141,17 @@ def test_spec_to_sql_needs_no_data_and_runs_on_duckdb():
     rows = dict(con.execute(sql.replace('"memory"."main".', "")).fetchall())
     assert rows == {"a": 2, "b": 1}
     assert "OVER" in spec.to_sql("spark").upper()
+
+
+def test_wide_exclusion_blocks_only_its_last_step():
+    """signup excluded over steps 1..5 at ts 0: the engine still reaches step 4 (definition)."""
+    from .oracle import OEvent, OExclusion, OStep
+
+    events = [OEvent("u1", n, t, {}, f"e{i}") for i, (n, t) in enumerate(
+        [("view", 0), ("cart", 0), ("pay", 0), ("signup", 0), ("浏览", 1), ("支付", 1)])]
+    steps = [OStep(n) for n in ("view", "cart", "pay", "浏览", "支付")]
+    exclude = [OExclusion("signup", 1, 5)]
+    ws = workspace_with(events)
+    fsteps, fexcl = spec_args(steps, exclude)
+    r = ws.funnel(fsteps, window="1us", exclude=fexcl)
+    assert engine_levels(r) == funnel_levels(events, steps, 1, exclude=exclude) == {"u1": 4}
