@@ -10,6 +10,13 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
+
+# CI (CI=true) replays the same generated examples every run, so a landing never depends on
+# luck; local runs keep exploring new examples (and hypothesis's database keeps failures).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 BACKENDS = ["duckdb", pytest.param("pyspark", marks=pytest.mark.spark)]
 
