@@ -47,16 +47,12 @@ def kernel_spec(spec: FunnelSpec):
     )
 
 
-def _entity_code_sql(entity_type) -> str:
-    return "entity" if entity_type.is_integer() else "CAST(hash(entity) >> 1 AS BIGINT)"
-
-
 def run_duckdb(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
     """Per-entry paths on DuckDB via Arrow batches into the kernel."""
     import ibis
 
     from funnelscope.analyses.funnel.kernel import run_kernel
-    from funnelscope.analyses.funnel.scan import stream_batches
+    from funnelscope.analyses.funnel.scan import entity_code_expr, stream_batches
 
     ev = step_events(ws, spec)
     by_labels: list[str | None] = []
@@ -76,7 +72,8 @@ def run_duckdb(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
             "LEFT JOIN __fs_by_codes c ON e.by_value IS NOT DISTINCT FROM c.v"
         )
         row_expr = "coalesce(by_code, -1)"
-    ent_code = _entity_code_sql(ev.schema()["entity"])
+    native = ev.schema()["entity"].is_integer()
+    ent_code = entity_code_expr("entity", "integer" if native else "hash")
     columns = [f"{ent_code} AS entity", "ts_us AS ts", "CAST(mask AS UINTEGER) AS mask"]
     if spec.exclude:
         columns.append("CAST(excl AS UINTEGER) AS excl")
@@ -85,9 +82,9 @@ def run_duckdb(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
     sql = f"SELECT {', '.join(columns)} FROM ({base_sql})"  # noqa: S608
     out = run_kernel(stream_batches(con, sql), kernel_spec(spec))
     lo, hi = data_bounds(ws, spec)
-    entries = _entries_frame(out, len(spec.steps), by_labels)
+    entries = _entries_frame(out.entity, out.level, out.step_ts, out.entry_row, by_labels)
     return entries, {"data_start_us": lo, "data_end_us": hi,
-                     "entity_codes": "native" if ent_code == "entity" else "hash63"}
+                     "entity_codes": "native" if native else "hash63"}
 
 
 def run_spark(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
@@ -149,35 +146,25 @@ def run_spark(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
     table = pa.Table.from_batches(result._collect_as_arrow()) if hasattr(result, "_collect_as_arrow") \
         else pa.Table.from_pandas(result.toPandas())
     lo, hi = data_bounds(ws, spec)
-    entries = _entries_from_arrow(table, k, by_labels)
+    step_ts = np.column_stack([
+        table[f"t{j}"].fill_null(NOT_REACHED).to_numpy() for j in range(1, k + 1)
+    ]).reshape(table.num_rows, k)
+    entries = _entries_frame(table["entity"].to_numpy(), table["level"].to_numpy(), step_ts,
+                             table["entry_row"].to_numpy(), by_labels)
+    order = np.lexsort([entries["t1"].fillna(0).to_numpy(), entries["entity"].to_numpy()])
+    entries = entries.iloc[order].reset_index(drop=True)
     return entries, {"data_start_us": lo, "data_end_us": hi, "entity_codes": "hash63"}
 
 
-def _int_or_none(v):
-    return None if v is None or pd.isna(v) else int(v)
-
-
-def _entries_frame(out, k: int, by_labels: list) -> pd.DataFrame:
-    data = {"entity": out.entity.astype(np.int64), "level": out.level.astype(np.int64)}
-    for j in range(k):
-        col = out.step_ts[:, j].astype(np.int64)
-        data[f"t{j + 1}"] = pd.array(np.where(col == NOT_REACHED, 0, col), dtype="Int64")
-        data[f"t{j + 1}"][col == NOT_REACHED] = pd.NA
+def _entries_frame(entity, level, step_ts, entry_row, by_labels: list) -> pd.DataFrame:
+    """One row per entry: entity code, level, t1..tk (nullable µs), by_value (label or None)."""
+    data = {"entity": np.asarray(entity, dtype=np.int64), "level": np.asarray(level, dtype=np.int64)}
+    for j in range(step_ts.shape[1]):
+        col = np.asarray(step_ts[:, j], dtype=np.int64)
+        data[f"t{j + 1}"] = pd.arrays.IntegerArray(col.copy(), col == NOT_REACHED)
     frame = pd.DataFrame(data)
-    frame["by_value"] = _labels(out.entry_row, by_labels)
+    frame["by_value"] = _labels(entry_row, by_labels)
     return frame
-
-
-def _entries_from_arrow(table: pa.Table, k: int, by_labels: list) -> pd.DataFrame:
-    frame = pd.DataFrame({
-        "entity": table["entity"].to_numpy().astype(np.int64),
-        "level": table["level"].to_numpy().astype(np.int64),
-    })
-    for j in range(1, k + 1):
-        frame[f"t{j}"] = pd.array(table[f"t{j}"].to_pylist(), dtype="Int64")
-    frame["by_value"] = _labels(table["entry_row"].to_numpy(), by_labels)
-    order = np.lexsort([frame["t1"].fillna(0).to_numpy(), frame["entity"].to_numpy()])
-    return frame.iloc[order].reset_index(drop=True)
 
 
 def _labels(codes: np.ndarray, by_labels: list) -> np.ndarray | None:

@@ -118,8 +118,8 @@ def data_bounds(ws: Workspace, spec: FunnelSpec) -> tuple[int | None, int | None
     return lo, hi
 
 
-def _instant(ws: Workspace, value: str) -> ir.TimestampValue:
-    """A start/end bound: a date or naive time is read in the reporting time zone."""
+def bound_us(ws: Workspace, value: str) -> int:
+    """A start/end bound as µs since the epoch; a date or naive time is in the reporting zone."""
     import pandas as pd
 
     try:
@@ -128,7 +128,14 @@ def _instant(ws: Workspace, value: str) -> ir.TimestampValue:
         raise SpecError(f"cannot read time {value!r}.", hint="Use YYYY-MM-DD or an ISO time.") from None
     if ts.tzinfo is None:
         ts = ts.tz_localize(ws.config.timezone)
-    ts = ts.tz_convert("UTC")
+    return int(ts.tz_convert("UTC").value // 1000)
+
+
+def _instant(ws: Workspace, value: str) -> ir.TimestampValue:
+    """A start/end bound as a timestamp literal of the engine's canonical type."""
+    from datetime import UTC, datetime, timedelta
+
+    ts = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=bound_us(ws, value))
     if ws.engine == "duckdb":
-        return ibis.literal(ts.to_pydatetime(), type="timestamp('UTC')")
-    return ibis.literal(ts.tz_localize(None).to_pydatetime(), type="timestamp")
+        return ibis.literal(ts, type="timestamp('UTC')")
+    return ibis.literal(ts.replace(tzinfo=None), type="timestamp")

@@ -216,10 +216,9 @@ def build_result(ws: Workspace, spec: FunnelSpec, entries: pd.DataFrame, meta: d
     k = len(spec.steps)
     end_us = meta.get("data_end_us")
     if spec.end:
-        from funnelscope.analyses.funnel.matching import _instant  # noqa: F401
+        from funnelscope.analyses.funnel.matching import bound_us
 
-        end_us = int(pd.Timestamp(spec.end).tz_localize(ws.config.timezone).tz_convert("UTC").value // 1000) \
-            if pd.Timestamp(spec.end).tzinfo is None else int(pd.Timestamp(spec.end).value // 1000)
+        end_us = bound_us(ws, spec.end)
         if meta.get("data_end_us") is not None:
             end_us = min(end_us, meta["data_end_us"])
     if spec.censor and end_us is not None and len(entries):
