@@ -59,7 +59,7 @@ def run_duckdb(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
     row_expr = "CAST(0 AS BIGINT)"
     base_sql = ibis.to_sql(ev, dialect="duckdb")
     con = ws.duckdb
-    entry_mask = (1 << len(spec.steps)) - 1 if spec.mode == "any" else 1
+    entry_mask = _entry_mask(spec)
     if spec.by and spec.by in ws.events.columns:
         by_labels = [r[0] for r in con.execute(
             f"SELECT DISTINCT by_value FROM ({base_sql}) WHERE (mask & {entry_mask}) <> 0 "  # noqa: S608
@@ -98,7 +98,7 @@ def run_spark(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
     session = ws.backend._session
     df = session.sql(ws.backend.compile(ev))
     by_labels: list[str | None] = []
-    entry_mask = (1 << len(spec.steps)) - 1 if spec.mode == "any" else 1
+    entry_mask = _entry_mask(spec)
     if spec.by and spec.by in ws.events.columns:
         by_labels = sorted(
             (r[0] for r in df.filter(F.col("mask").bitwiseAND(entry_mask) != 0)
@@ -154,6 +154,11 @@ def run_spark(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
     order = np.lexsort([entries["t1"].fillna(0).to_numpy(), entries["entity"].to_numpy()])
     entries = entries.iloc[order].reset_index(drop=True)
     return entries, {"data_start_us": lo, "data_end_us": hi, "entity_codes": "hash63"}
+
+
+def _entry_mask(spec: FunnelSpec) -> int:
+    """Steps whose events can be an entry (carry the `by` value): step 1, or any step in any mode."""
+    return (1 << len(spec.steps)) - 1 if spec.mode == "any" else 1
 
 
 def _entries_frame(entity, level, step_ts, entry_row, by_labels: list) -> pd.DataFrame:
