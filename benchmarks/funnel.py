@@ -11,8 +11,13 @@ semantics) -> entities reaching each step. All methods must give the same counts
 is printed loudly and makes the script exit with status 1.
 
 Methods:
-  kernel        funnelscope: DuckDB scan -> Arrow batches -> C kernel (time from reading the
-                file to the counts, in-process; imports excluded)
+  kernel        funnelscope's DuckDB path on the file in place: SQL feed -> DuckDB's parallel
+                Arrow result -> C kernel (time from reading the file to the counts,
+                in-process; imports excluded)
+  kernel-ws     the same on a DuckDB workspace loaded from the file (``funnelscope load``: ids
+                become text, so entity codes are hashed); the workspace is built once and cached
+  result        the whole ws.funnel(...) call in-process (adds the data bounds for censoring,
+                times between steps, intervals: the full FunnelResult)
   cli           the whole ``funnelscope funnel ... --format json`` process (imports included);
                 skipped when the CLI is not installed
   chdb          chdb windowFunnel with an explicit non-Nullable schema (in-process)
@@ -129,23 +134,62 @@ def _connect(threads: int, memory_limit: str | None):
 
 
 def m_kernel(path: str, threads: int, memory_limit: str | None = None) -> list[int]:
-    from funnelscope.analyses.funnel.kernel import KernelSpec
-    from funnelscope.analyses.funnel.scan import (
-        entity_code_expr,
-        plain_steps_query,
-        run_query_kernel,
-    )
+    """The product's DuckDB path: in-place view -> SQL feed -> parallel Arrow -> C kernel."""
+    import funnelscope as fs
+    from funnelscope.analyses.funnel import duckdb_feed as feed
+    from funnelscope.analyses.funnel.compute import kernel_spec
+    from funnelscope.analyses.funnel.kernel import run_kernel
+    from funnelscope.analyses.funnel.scan import fetch_batches
+    from funnelscope.analyses.funnel.spec import make_spec
 
-    con = _connect(threads, memory_limit)
-    source = f"SELECT * FROM read_parquet('{path}')"
-    kind = con.sql(f"SELECT user_id FROM ({source}) LIMIT 0").types[0]
-    # int64 ids are their own code; string ids are hashed (the product checks collisions once
-    # per table version; the benchmark's ids are known to be distinct)
-    code = "integer" if str(kind).upper() == "BIGINT" else "hash"
-    sql, params = plain_steps_query(source, entity_code_expr("user_id", code), "ts", "event",
-                                    STEPS)
-    out = run_query_kernel(con, sql, KernelSpec(len(STEPS), WINDOW_US), params, threads=threads)
+    ws = fs.connect(events=path, threads=threads, memory_limit=memory_limit)
+    spec = make_spec(STEPS, f"{WINDOW_US}us")
+    query = feed.kernel_query(ws, spec, feed.Source.of(ws), by_property=False)
+    out = run_kernel(fetch_batches(ws.duckdb, query), kernel_spec(spec))
     return [int(x) for x in out.level_counts(len(STEPS))]
+
+
+def m_kernel_ws(path: str, threads: int, memory_limit: str | None = None) -> list[int]:
+    """The same path on a loaded DuckDB workspace (string user ids, hashed entity codes)."""
+    import funnelscope as fs
+    from funnelscope.analyses.funnel import duckdb_feed as feed
+    from funnelscope.analyses.funnel.compute import kernel_spec
+    from funnelscope.analyses.funnel.kernel import run_kernel
+    from funnelscope.analyses.funnel.scan import fetch_batches
+    from funnelscope.analyses.funnel.spec import make_spec
+
+    ws = fs.connect(workspace_path(path), read_only=True, threads=threads,
+                    memory_limit=memory_limit)
+    spec = make_spec(STEPS, f"{WINDOW_US}us")
+    query = feed.kernel_query(ws, spec, feed.Source.of(ws), by_property=False)
+    out = run_kernel(fetch_batches(ws.duckdb, query), kernel_spec(spec))
+    return [int(x) for x in out.level_counts(len(STEPS))]
+
+
+def workspace_path(parquet: str) -> str:
+    """The cached DuckDB workspace holding ``parquet`` loaded with ``funnelscope load``."""
+    return str(Path(parquet).with_suffix(".duckdb"))
+
+
+def load_workspace(parquet: str) -> None:
+    import funnelscope as fs
+
+    tmp = Path(workspace_path(parquet) + ".tmp")
+    tmp.unlink(missing_ok=True)
+    ws = fs.connect(str(tmp))
+    ws.load(parquet, "events")
+    ws.close()
+    tmp.rename(workspace_path(parquet))
+
+
+def m_result(path: str, threads: int, memory_limit: str | None = None) -> list[int]:
+    """The whole ``ws.funnel(...)`` call on the in-place file (FunnelResult with times, CIs,
+    censoring), imports excluded."""
+    import funnelscope as fs
+
+    ws = fs.connect(events=path, threads=threads, memory_limit=memory_limit)
+    result = ws.funnel(STEPS, f"{WINDOW_US}us")
+    return [int(r["entities"]) for r in result.records("steps")]
 
 
 def _chdb_query(path: str, explicit: bool) -> str:
@@ -258,10 +302,12 @@ def pd_hash(values):
 def child(method: str, path: str, threads: int, memory_limit: str | None = None) -> None:
     """Run one method in this process and print {"seconds", "counts", ...} as JSON."""
     # imports are not part of the in-process time
-    if method == "kernel":
+    if method in ("kernel", "result", "kernel-ws"):
         import duckdb  # noqa: F401
 
-        import funnelscope.analyses.funnel.scan  # noqa: F401
+        import funnelscope.analyses.funnel.compute  # noqa: F401
+        import funnelscope.analyses.funnel.duckdb_feed  # noqa: F401
+        import funnelscope.analyses.funnel.result  # noqa: F401
     elif method.startswith("chdb"):
         import chdb  # noqa: F401
         import pyarrow.parquet  # noqa: F401
@@ -274,6 +320,10 @@ def child(method: str, path: str, threads: int, memory_limit: str | None = None)
         return
     if method == "kernel":
         counts = m_kernel(path, threads, memory_limit)
+    elif method == "result":
+        counts = m_result(path, threads, memory_limit)
+    elif method == "kernel-ws":
+        counts = m_kernel_ws(path, threads, memory_limit)
     elif method in ("chdb", "chdb-process"):
         counts = m_chdb(path, explicit=True)
     elif method == "chdb-infer":
@@ -352,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
                                                           / "funnelscope-bench")))
     ap.add_argument("--string-users", action="store_true", help="user_id as strings")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--methods", default="kernel,cli,chdb,chdb-process,chdb-infer,duckdb-sql,pandas")
+    ap.add_argument("--methods", default="kernel,result,cli,chdb,chdb-process,chdb-infer,duckdb-sql,pandas")
     ap.add_argument("--memory-limit", default=None,
                     help="DuckDB memory_limit for the DuckDB-based methods, e.g. 4GB")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -361,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.child == "generate":
         generate(args.n, Path(args.file), args.string_users)
+        return 0
+    if args.child == "load":
+        load_workspace(args.file)
         return 0
     if args.child:
         child(args.child, args.file, args.threads, args.memory_limit)
@@ -386,6 +439,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {time.perf_counter() - t0:.1f} s", flush=True)
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if "kernel-ws" in methods and not Path(workspace_path(str(path))).exists():
+        print(f"loading {path.name} into a workspace (once) -> {workspace_path(str(path))}",
+              flush=True)
+        t0 = time.perf_counter()
+        load = [sys.executable, script, "--child", "load", "--file", str(path)]
+        if subprocess.run(load, check=False).returncode != 0:
+            print("workspace load failed", file=sys.stderr)
+            return 2
+        print(f"  {time.perf_counter() - t0:.1f} s", flush=True)
     results: dict[str, dict] = {}
     cli = cli_available() if "cli" in methods else None
     state = {m: {"walls": [], "inner": [], "rss": [], "cpu": [], "counts": None, "note": ""}

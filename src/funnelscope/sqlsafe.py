@@ -1,21 +1,30 @@
 """Quote names and values for the few places that build SQL text.
 
-Analyses use Ibis expressions; ingest uses bound parameters where DuckDB accepts them.
-Where SQL text is unavoidable (table-function arguments, DDL), every user-supplied name goes
+Analyses use Ibis expressions where they must run on every engine; the DuckDB fast paths and
+ingest build DuckDB SQL text. Wherever SQL text is built, every user-supplied name goes
 through :func:`ident` and every value through :func:`literal`, never through an f-string alone.
+
+The DuckDB dialect is quoted here directly (standard SQL: ``"`` doubled inside identifiers,
+``'`` doubled inside strings; DuckDB does not treat backslashes in string literals as escapes),
+so the command line does not pay sqlglot's import time; other dialects go through sqlglot.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
-
-import sqlglot.expressions as exp
 
 
 def ident(name: str, dialect: str = "duckdb") -> str:
     """Return ``name`` as a double-quoted SQL identifier, safe for any content."""
     if not isinstance(name, str) or name == "":
         raise ValueError(f"identifier must be a non-empty string, got {name!r}")
+    if "\x00" in name:
+        raise ValueError(f"identifier must not contain a NUL character, got {name!r}")
+    if dialect == "duckdb":
+        return '"' + name.replace('"', '""') + '"'
+    import sqlglot.expressions as exp
+
     return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
 
 
@@ -25,6 +34,19 @@ def literal(value: Any, dialect: str = "duckdb") -> str:
         return "NULL"
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
+    if dialect == "duckdb":
+        if isinstance(value, int):
+            return str(int(value))
+        if isinstance(value, float):
+            if math.isfinite(value):
+                return repr(value)
+            return f"CAST('{value!r}' AS DOUBLE)"  # nan, inf, -inf
+        text = str(value)
+        if "\x00" in text:
+            raise ValueError("a SQL string value must not contain a NUL character")
+        return "'" + text.replace("'", "''") + "'"
+    import sqlglot.expressions as exp
+
     if isinstance(value, (int, float)):
         return exp.Literal.number(value).sql(dialect=dialect)
     return exp.Literal.string(str(value)).sql(dialect=dialect)

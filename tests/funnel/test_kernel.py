@@ -633,11 +633,13 @@ def test_plain_steps_query_gives_the_same_funnel():
         "name": pa.array(rng.choice(["view", "pay", "other"], n)),
         "t": pa.array(rng.integers(0, 10**7, n), pa.int64()),
     }))
-    steps = ["view", "pay", "view"]  # a repeated name gets both bits
-    sql, params = plain_steps_query("SELECT * FROM events", entity_code_expr("uid", "integer"),
-                                    "t", "name", steps)
+    steps = ["view", "pay", "view", "it's \"quoted\""]  # a repeated name gets both bits
+    sql = plain_steps_query("SELECT * FROM events", entity_code_expr("uid", "integer"),
+                            "t", "name", steps)
     spec = KernelSpec(3, 10**6)
-    got = run_query_kernel(con, sql, spec, params)
+    got = run_query_kernel(con, sql, spec)
+    streamed = run_query_kernel(con, sql, spec, stream=True, batch_rows=999)
+    assert levels(_as_dict(streamed)) == levels(_as_dict(got))
     ref = con.execute(
         "SELECT uid, t, CAST(CASE name WHEN 'view' THEN 5 WHEN 'pay' THEN 2 END AS UINTEGER) "
         "FROM events WHERE name IN ('view', 'pay')").fetchall()

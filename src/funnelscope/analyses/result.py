@@ -8,19 +8,40 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
+_PLAIN = (str, int, bool)
 
 
 def jsonable(value: Any) -> Any:
-    """Convert numpy / pandas scalars and containers into plain JSON values (NaN -> None)."""
+    """Convert numpy / pandas scalars and containers into plain JSON values (NaN -> None).
+
+    pandas is not imported here: a value can only be a pandas object if pandas is loaded.
+    """
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
+    if value is None or type(value) in _PLAIN:
+        return value
+    if type(value) is float:
+        return None if math.isnan(value) or math.isinf(value) else value
+    pd = sys.modules.get("pandas")
+    if pd is None:
+        if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+            with contextlib.suppress(ValueError, AttributeError):
+                value = value.item()
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+            return None
+        if isinstance(value, (datetime, date)):
+            return value.isoformat()
+        return value
     if isinstance(value, pd.DataFrame):
         return [jsonable(r) for r in value.to_dict(orient="records")]
     if value is None or value is pd.NaT:
@@ -59,7 +80,7 @@ class Result:
 
     @property
     def main(self) -> pd.DataFrame:
-        return next(iter(self.tables.values()))
+        return self.tables[next(iter(self.tables))]
 
     def to_pandas(self, name: str | None = None) -> pd.DataFrame:
         """The main table, or the table called ``name``."""

@@ -72,7 +72,10 @@ def print_table(rows: list[dict] | Any, title: str | None = None, columns: list[
 
 
 def print_csv(rows: list[dict] | Any) -> None:
+    """Print records (or a DataFrame) as CSV."""
+    if not isinstance(rows, list):
+        rows.to_csv(sys.stdout, index=False)
+        return
     import pandas as pd
 
-    df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
-    df.to_csv(sys.stdout, index=False)
+    pd.DataFrame(rows).to_csv(sys.stdout, index=False)

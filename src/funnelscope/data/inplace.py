@@ -79,10 +79,12 @@ def register_file(
         for c in types if c not in used
     ]
     required = " AND ".join(f"{ident(c)} IS NOT NULL" for c in spec.required) or "TRUE"
+    unfiltered = f"SELECT {', '.join(select)} FROM {reader}"  # noqa: S608
     con.execute(
         f"CREATE OR REPLACE VIEW {ident(table)} AS SELECT * FROM ("  # noqa: S608
-        f"SELECT {', '.join(select)} FROM {reader}) WHERE {required}"
+        f"{unfiltered}) WHERE {required}"
     )
+    ws.unfiltered[table] = unfiltered
 
 
 def _is_integer(source_type: str) -> bool:

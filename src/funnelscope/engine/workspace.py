@@ -1,8 +1,12 @@
-"""The Workspace: one Ibis connection plus the canonical tables registered in it.
+"""The Workspace: one engine connection plus the canonical tables registered in it.
 
 DuckDB (a single file, or in memory) is the default engine; any Ibis backend, or a PySpark
 SparkSession, is accepted too. Analyses build Ibis expressions over ``ws.table(name)`` and run
 them on ``ws.backend``; ingest validates through DuckDB and writes into the backend.
+
+On DuckDB the workspace holds the raw DuckDB connection and creates the Ibis backend over it
+only when something asks for ``ws.backend`` (or an Ibis table): the DuckDB fast paths (funnel
+kernel, in-place files) never import Ibis, which keeps a one-shot CLI run short.
 """
 
 from __future__ import annotations
@@ -46,24 +50,48 @@ class Workspace:
         config: WorkspaceConfig | None = None,
         read_only: bool = False,
     ) -> None:
-        self.backend = backend
+        """``backend``: an Ibis backend, or a ``duckdb.DuckDBPyConnection``."""
+        if type(backend).__name__ == "DuckDBPyConnection":
+            self._con, self._backend = backend, None
+        else:
+            self._backend = backend
+            self._con = backend.con if backend.name == "duckdb" else None
         self.path = path
         self.read_only = read_only
+        # in-place views: table -> SQL of the view before it drops rows that lack a required
+        # column (a superset of the view whose min/max DuckDB reads from file statistics)
+        self.unfiltered: dict[str, str] = {}
         self.config = config or self._read_config() or WorkspaceConfig()
         self._apply_engine_settings()
 
     # ----- engine -------------------------------------------------------------------------
     @property
+    def backend(self) -> Any:
+        """The Ibis backend (created over the DuckDB connection on first use)."""
+        if self._backend is None:
+            import ibis
+
+            self._backend = ibis.duckdb.from_connection(self._con)
+        return self._backend
+
+    @property
     def engine(self) -> str:
         """Name of the Ibis backend: ``duckdb``, ``pyspark``, ..."""
-        return self.backend.name
+        return "duckdb" if self._con is not None else self._backend.name
 
     @property
     def duckdb(self) -> duckdb.DuckDBPyConnection:
         """The raw DuckDB connection (DuckDB workspaces only), for fast local paths."""
-        if self.engine != "duckdb":
+        if self._con is None:
             raise WorkspaceError(f"this workspace runs on {self.engine}, not DuckDB.")
-        return self.backend.con
+        return self._con if self._backend is None else self._backend.con
+
+    def close(self) -> None:
+        """Close the connection (the workspace cannot be used afterwards)."""
+        if self._backend is not None:
+            self._backend.disconnect()
+        elif self._con is not None:
+            self._con.close()
 
     def _apply_engine_settings(self) -> None:
         if self.engine != "duckdb":
@@ -78,7 +106,7 @@ class Workspace:
 
     # ----- configuration ------------------------------------------------------------------
     def _read_config(self) -> WorkspaceConfig | None:
-        if self.engine != "duckdb" or CONFIG_TABLE not in self.backend.list_tables():
+        if self.engine != "duckdb" or not self.has_table(CONFIG_TABLE):
             return None
         row = self.duckdb.execute(
             f"SELECT value FROM {ident(CONFIG_TABLE)} WHERE key = 'config'"  # noqa: S608
@@ -107,8 +135,25 @@ class Workspace:
         self.save_config()
 
     # ----- tables -------------------------------------------------------------------------
+    def table_names(self) -> list[str]:
+        """Names of the tables and views (temporary ones included), as Ibis lists them."""
+        if self._con is None:
+            return list(self.backend.list_tables())
+        rows = self._con.execute(
+            "SELECT DISTINCT table_name FROM information_schema.tables WHERE table_catalog "
+            "IN (current_database(), 'temp') AND table_schema = current_schema()"
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def has_table(self, name: str) -> bool:
-        return name in self.backend.list_tables()
+        return name in self.table_names()
+
+    def columns(self, name: str) -> list[str]:
+        """Column names of table ``name`` (internal ``_`` columns hidden), without Ibis on DuckDB."""
+        if self._con is None or not self.has_table(name):
+            return list(self.table(name).columns)
+        names = [d[0] for d in self._con.execute(f"SELECT * FROM {ident(name)} LIMIT 0").description]  # noqa: S608
+        return [c for c in names if c not in INTERNAL_COLUMNS]
 
     def table(self, name: str) -> ir.Table:
         """The canonical table ``name`` as an Ibis table (internal ``_`` columns hidden)."""
@@ -144,14 +189,17 @@ class Workspace:
 
     def tables(self, include_internal: bool = False) -> list[TableInfo]:
         """Tables of the workspace with row counts; canonical tables first."""
-        names = [n for n in self.backend.list_tables() if not n.startswith("ibis_")]
+        names = [n for n in self.table_names() if not n.startswith("ibis_")]
         if not include_internal:
             names = [n for n in names if not n.startswith("_")]
         canonical = [n for n in sc.TABLES if n in names]
         others = sorted(n for n in names if n not in sc.TABLES)
         out = []
         for n in canonical + others:
-            rows = int(self.backend.table(n).count().execute())
+            if self._con is not None:
+                rows = int(self._con.execute(f"SELECT count(*) FROM {ident(n)}").fetchone()[0])  # noqa: S608
+            else:
+                rows = int(self.backend.table(n).count().execute())
             out.append(TableInfo(n, rows))
         return out
 
@@ -416,26 +464,32 @@ def connect(
     a view with the canonical columns, without loading. ``columns`` maps, per table,
     canonical names to yours for those files: ``{"events": {"user_id": "uid"}}``.
     """
-    import ibis
-
     path = None
     if target is None:
-        backend = ibis.duckdb.connect()
+        import duckdb
+
+        backend = duckdb.connect(":memory:")
     elif isinstance(target, (str, Path)) and "://" not in str(target):
+        import duckdb
+
         path = str(Path(target).expanduser())
         if read_only and not Path(path).exists():
             raise WorkspaceError(f"workspace file not found: {path}")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            backend = ibis.duckdb.connect(path, read_only=read_only)
+            backend = duckdb.connect(str(Path(path).absolute()), read_only=read_only)
         except Exception as exc:
             raise WorkspaceError(
                 f"cannot open workspace {path}: {str(exc).splitlines()[0]}",
                 hint="Is another process writing to it? Close it, or open read-only.",
             ) from None
     elif isinstance(target, str):
+        import ibis
+
         backend = ibis.connect(target)
     elif type(target).__name__ == "SparkSession":
+        import ibis
+
         backend = ibis.pyspark.connect(target)
     elif hasattr(target, "list_tables") and hasattr(target, "table"):
         backend = target

@@ -2,15 +2,16 @@
 
 The sequence logic runs in one kernel (``kernel.run_kernel``) on every engine:
 
-* DuckDB: the step events stream out of DuckDB as Arrow record batches (zero-copy, only the
-  columns the kernel needs) straight into the kernel; the event table never becomes Python
-  objects.
+* DuckDB: the kernel feed is DuckDB SQL text (``duckdb_feed``: no Ibis, no pandas); DuckDB
+  materialises only the columns the kernel needs as Arrow batches on all its threads and the
+  kernel copies them batch by batch; the event table never becomes Python objects.
 * PySpark: the same kernel runs inside Spark, per partition of entities
   (``repartition(hash(entity)).mapInArrow``), so the work is distributed and the answers are
   identical by construction.
 
 The kernel returns one row per entry (entity, or first-step event for totals): its level and
-the reported path's step times. Everything after that is small and computed in pandas.
+the reported path's step times (``Entries``). Everything after that is small and computed with
+numpy; pandas is imported only for period trends or when a DataFrame is asked for.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ import time
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
 
-from funnelscope.analyses.funnel.matching import data_bounds, entity_column, step_events
+from funnelscope.analyses.funnel.entries import NOT_REACHED, Entries, labels_of
 from funnelscope.analyses.funnel.spec import FunnelSpec
 from funnelscope.errors import SpecError
 
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from funnelscope.analyses.funnel.result import FunnelResult
     from funnelscope.engine.workspace import Workspace
 
-NOT_REACHED = np.iinfo(np.int64).min
 ENTITY_TABLES = ("customers", "segments")  # where a `by` that is not an event property is looked up
 BATCH_ROWS = 1 << 20
 
@@ -47,59 +45,45 @@ def kernel_spec(spec: FunnelSpec):
     )
 
 
-def run_duckdb(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
-    """Per-entry paths on DuckDB via Arrow batches into the kernel."""
-    import ibis
-
+def run_duckdb(ws: Workspace, spec: FunnelSpec) -> tuple[Entries, dict]:
+    """Per-entry paths on DuckDB: SQL-text feed -> Arrow batches -> kernel."""
+    from funnelscope.analyses.funnel import duckdb_feed as feed
     from funnelscope.analyses.funnel.kernel import run_kernel
-    from funnelscope.analyses.funnel.scan import entity_code_expr, stream_batches
+    from funnelscope.analyses.funnel.scan import fetch_batches
 
-    ev = step_events(ws, spec)
-    by_labels: list[str | None] = []
-    row_expr = "CAST(0 AS BIGINT)"
-    base_sql = ibis.to_sql(ev, dialect="duckdb")
-    con = ws.duckdb
-    entry_mask = _entry_mask(spec)
-    if spec.by and spec.by in ws.events.columns:
-        by_labels = [r[0] for r in con.execute(
-            f"SELECT DISTINCT by_value FROM ({base_sql}) WHERE (mask & {entry_mask}) <> 0 "  # noqa: S608
-            "ORDER BY 1 NULLS FIRST"
-        ).fetchall()]
-        con.execute("CREATE OR REPLACE TEMP TABLE __fs_by_codes (code BIGINT, v VARCHAR)")
-        con.executemany("INSERT INTO __fs_by_codes VALUES (?, ?)", list(enumerate(by_labels)))
-        base_sql = (
-            f"SELECT e.*, c.code AS by_code FROM ({base_sql}) e "  # noqa: S608
-            "LEFT JOIN __fs_by_codes c ON e.by_value IS NOT DISTINCT FROM c.v"
-        )
-        row_expr = "coalesce(by_code, -1)"
-    native = ev.schema()["entity"].is_integer()
-    ent_code = entity_code_expr("entity", "integer" if native else "hash")
-    columns = [f"{ent_code} AS entity", "ts_us AS ts", "CAST(mask AS UINTEGER) AS mask"]
-    if spec.exclude:
-        columns.append("CAST(excl AS UINTEGER) AS excl")
-    if by_labels:
-        columns.append(f"{row_expr} AS row")
-    sql = f"SELECT {', '.join(columns)} FROM ({base_sql})"  # noqa: S608
-    out = run_kernel(stream_batches(con, sql), kernel_spec(spec))
-    lo, hi = data_bounds(ws, spec)
-    entries = _entries_frame(out.entity, out.level, out.step_ts, out.entry_row, by_labels)
+    source = feed.Source.of(ws)
+    by_property = bool(spec.by) and spec.by in source.types
+    batches = fetch_batches(ws.duckdb, feed.kernel_query(ws, spec, source, by_property=by_property))
+    labels: list = []
+    if by_property:
+        batches = feed.code_breakdown(batches, labels)
+    out = run_kernel(batches, kernel_spec(spec))
+    lo, hi = feed.data_bounds(ws, spec, source)
+    by_value = labels_of(out.entry_row, labels) if by_property else None
+    entries = Entries(out.entity, out.level, out.step_ts, by_value)
+    native = feed.entity_is_native(spec, source)
     return entries, {"data_start_us": lo, "data_end_us": hi,
                      "entity_codes": "native" if native else "hash63"}
 
 
-def run_spark(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
+def run_spark(ws: Workspace, spec: FunnelSpec) -> tuple[Entries, dict]:
     """Per-entry paths on PySpark: the kernel runs per entity partition via mapInArrow."""
+    import pyarrow as pa
     from pyspark.sql import functions as F  # noqa: N812
     from pyspark.sql import types as T  # noqa: N812
 
     from funnelscope.analyses.funnel.kernel import run_kernel
+    from funnelscope.analyses.funnel.matching import data_bounds, step_events
 
     ev = step_events(ws, spec)
     session = ws.backend._session
     df = session.sql(ws.backend.compile(ev))
+    from funnelscope.analyses.funnel.duckdb_feed import entry_mask as entry_steps
+
     by_labels: list[str | None] = []
-    entry_mask = _entry_mask(spec)
-    if spec.by and spec.by in ws.events.columns:
+    entry_mask = entry_steps(spec)
+    by_property = bool(spec.by) and spec.by in ws.events.columns
+    if by_property:
         by_labels = sorted(
             (r[0] for r in df.filter(F.col("mask").bitwiseAND(entry_mask) != 0)
              .select("by_value").distinct().collect()),
@@ -149,35 +133,11 @@ def run_spark(ws: Workspace, spec: FunnelSpec) -> tuple[pd.DataFrame, dict]:
     step_ts = np.column_stack([
         table[f"t{j}"].fill_null(NOT_REACHED).to_numpy() for j in range(1, k + 1)
     ]).reshape(table.num_rows, k)
-    entries = _entries_frame(table["entity"].to_numpy(), table["level"].to_numpy(), step_ts,
-                             table["entry_row"].to_numpy(), by_labels)
-    order = np.lexsort([entries["t1"].fillna(0).to_numpy(), entries["entity"].to_numpy()])
-    entries = entries.iloc[order].reset_index(drop=True)
+    by_value = labels_of(table["entry_row"].to_numpy(), by_labels) if by_property else None
+    entries = Entries(table["entity"].to_numpy(), table["level"].to_numpy(), step_ts, by_value)
+    t1 = np.where(step_ts[:, 0] == NOT_REACHED, 0, step_ts[:, 0]) if len(entries) else step_ts[:, 0]
+    entries = entries.take(np.lexsort([t1, entries.entity]))
     return entries, {"data_start_us": lo, "data_end_us": hi, "entity_codes": "hash63"}
-
-
-def _entry_mask(spec: FunnelSpec) -> int:
-    """Steps whose events can be an entry (carry the `by` value): step 1, or any step in any mode."""
-    return (1 << len(spec.steps)) - 1 if spec.mode == "any" else 1
-
-
-def _entries_frame(entity, level, step_ts, entry_row, by_labels: list) -> pd.DataFrame:
-    """One row per entry: entity code, level, t1..tk (nullable µs), by_value (label or None)."""
-    data = {"entity": np.asarray(entity, dtype=np.int64), "level": np.asarray(level, dtype=np.int64)}
-    for j in range(step_ts.shape[1]):
-        col = np.asarray(step_ts[:, j], dtype=np.int64)
-        data[f"t{j + 1}"] = pd.arrays.IntegerArray(col.copy(), col == NOT_REACHED)
-    frame = pd.DataFrame(data)
-    frame["by_value"] = _labels(entry_row, by_labels)
-    return frame
-
-
-def _labels(codes: np.ndarray, by_labels: list) -> np.ndarray | None:
-    if not by_labels:
-        return np.full(len(codes), None, dtype=object)
-    lookup = np.array(list(by_labels) + [None], dtype=object)
-    codes = np.asarray(codes, dtype=np.int64)
-    return lookup[np.where((codes >= 0) & (codes < len(by_labels)), codes, len(by_labels))]
 
 
 def run(ws: Workspace, spec: FunnelSpec) -> FunnelResult:
@@ -186,8 +146,8 @@ def run(ws: Workspace, spec: FunnelSpec) -> FunnelResult:
 
     started = time.perf_counter()
     by_table = None
-    if spec.by and spec.by not in ws.events.columns:
-        by_table = next((t for t in ENTITY_TABLES if ws.has_table(t) and spec.by in ws.table(t).columns), None)
+    if spec.by and spec.by not in ws.columns("events"):
+        by_table = next((t for t in ENTITY_TABLES if ws.has_table(t) and spec.by in ws.columns(t)), None)
         if by_table is None:
             raise SpecError(
                 f"by={spec.by!r} is neither an event property nor a column of the customers or "
@@ -202,9 +162,9 @@ def run(ws: Workspace, spec: FunnelSpec) -> FunnelResult:
     else:
         raise SpecError(f"funnels are not implemented on the {ws.engine} engine yet.")
     if by_table is not None:
-        entries["by_value"] = _entity_attribute(ws, spec, entries["entity"].to_numpy(), meta, by_table)
+        entries.by_value = _entity_attribute(ws, spec, entries.entity, meta, by_table)
     meta["engine"] = ws.engine
-    meta["entity_column"] = entity_column(spec)
+    meta["entity_column"] = spec.entity_column
     meta["seconds"] = round(time.perf_counter() - started, 4)
     return build_result(ws, spec, entries, meta)
 
@@ -212,21 +172,18 @@ def run(ws: Workspace, spec: FunnelSpec) -> FunnelResult:
 def _entity_attribute(ws: Workspace, spec: FunnelSpec, codes: np.ndarray, meta: dict,
                       table: str) -> np.ndarray:
     """``by`` from an entity table (customers, segments): look it up per entity code."""
-    c = ws.table(table)
-    col = "user_id"
-    lookup = c.select(entity=c[col], v=c[spec.by].cast("string"))
     if ws.engine == "duckdb":
-        import ibis
+        from funnelscope.analyses.funnel import duckdb_feed as feed
 
-        sql = ibis.to_sql(lookup, dialect="duckdb")
-        code_sql = "CAST(hash(entity) >> 1 AS BIGINT)" if meta["entity_codes"] == "hash63" else "entity"
-        df = ws.duckdb.execute(f"SELECT {code_sql} AS code, v FROM ({sql})").df()  # noqa: S608
+        mapping = feed.attribute_by_code(ws, spec, feed.Source.of(ws), table)
     else:
         from pyspark.sql import functions as F  # noqa: N812
 
+        c = ws.table(table)
+        lookup = c.select(entity=c["user_id"], v=c[spec.by].cast("string"))
         sdf = ws.backend._session.sql(ws.backend.compile(lookup))
         df = sdf.select(F.shiftright(F.xxhash64("entity"), 1).alias("code"), "v").toPandas()
-    mapping = dict(zip(df["code"].to_numpy().tolist(), df["v"].tolist(), strict=False))
+        mapping = dict(zip(df["code"].to_numpy().tolist(), df["v"].tolist(), strict=False))
     return np.array([mapping.get(int(x)) for x in codes], dtype=object)
 
 
@@ -234,30 +191,20 @@ def entity_ids(ws: Workspace, spec: FunnelSpec, codes: np.ndarray, meta: dict) -
     """Map entity codes back to the ids in the data (for re-targeting lists)."""
     if meta.get("entity_codes") == "native" or len(codes) == 0:
         return [int(c) for c in codes]
-    ev = ws.events
-    ent = entity_column(spec)
-    ids = ev.select(entity=ev[ent]).distinct()
     if ws.engine == "duckdb":
-        import ibis
+        from funnelscope.analyses.funnel import duckdb_feed as feed
 
-        con = ws.duckdb
-        con.register("__fs_codes", pa.table({"code": pa.array(codes, pa.int64())}))
-        try:
-            df = con.execute(
-                f"SELECT c.code, i.entity FROM __fs_codes c JOIN (SELECT entity, "  # noqa: S608
-                f"CAST(hash(entity) >> 1 AS BIGINT) AS code FROM ({ibis.to_sql(ids, dialect='duckdb')})) i "
-                "USING (code)"
-            ).df()
-        finally:
-            con.unregister("__fs_codes")
+        mapping = feed.ids_by_code(ws, spec, codes)
     else:
         from pyspark.sql import functions as F  # noqa: N812
 
+        ev = ws.events
+        ids = ev.select(entity=ev[spec.entity_column]).distinct()
         sdf = ws.backend._session.sql(ws.backend.compile(ids))
         wanted = set(int(c) for c in codes)
         df = sdf.select(F.shiftright(F.xxhash64("entity"), 1).alias("code"), "entity").toPandas()
         df = df[df["code"].isin(wanted)]
-    if df["code"].duplicated().any():
-        raise SpecError("two entity ids share a 63-bit hash; report this data set as a bug.")
-    mapping = dict(zip(df["code"].tolist(), df["entity"].tolist(), strict=False))
+        if df["code"].duplicated().any():
+            raise SpecError("two entity ids share a 63-bit hash; report this data set as a bug.")
+        mapping = dict(zip(df["code"].tolist(), df["entity"].tolist(), strict=False))
     return [mapping.get(int(c)) for c in codes]

@@ -56,7 +56,7 @@ def condition(t: ir.Table, conds: tuple, what: str) -> ir.BooleanValue:
 
 
 def entity_column(spec: FunnelSpec) -> str:
-    return "user_id" if spec.entity == "user" else "account_id"
+    return spec.entity_column
 
 
 def step_events(ws: Workspace, spec: FunnelSpec, *, all_events: bool | None = None) -> ir.Table:
@@ -120,15 +120,9 @@ def data_bounds(ws: Workspace, spec: FunnelSpec) -> tuple[int | None, int | None
 
 def bound_us(ws: Workspace, value: str) -> int:
     """A start/end bound as µs since the epoch; a date or naive time is in the reporting zone."""
-    import pandas as pd
+    from funnelscope.analyses.funnel.duckdb_feed import parse_instant
 
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise SpecError(f"cannot read time {value!r}.", hint="Use YYYY-MM-DD or an ISO time.") from None
-    if ts.tzinfo is None:
-        ts = ts.tz_localize(ws.config.timezone)
-    return int(ts.tz_convert("UTC").value // 1000)
+    return parse_instant(value, ws.config.timezone)
 
 
 def _instant(ws: Workspace, value: str) -> ir.TimestampValue:

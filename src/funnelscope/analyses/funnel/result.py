@@ -7,52 +7,55 @@ Definitions are in docs/funnels.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from funnelscope.analyses.funnel.entries import NOT_REACHED, Entries
 from funnelscope.analyses.funnel.spec import FunnelSpec
 from funnelscope.analyses.result import Result, jsonable
 from funnelscope.analyses.stats import chi_square_2x2, wilson_interval
 from funnelscope.errors import SpecError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from funnelscope.engine.workspace import Workspace
 
 OTHER = "other"
-US = 1_000_000
-
-
-def _times(entries: pd.DataFrame, j: int, base: str) -> np.ndarray:
-    reached = entries[entries["level"] >= j]
-    a = reached[f"t{j}"].to_numpy(dtype="float64", na_value=np.nan)
-    b = reached[base].to_numpy(dtype="float64", na_value=np.nan)
-    d = (a - b) / US
-    return d[~np.isnan(d)]
+NO_VALUE = "(none)"
 
 
 def _quantile(x: np.ndarray, q: float) -> float | None:
     return float(np.quantile(x, q, method="linear")) if len(x) else None
 
 
-def step_table(entries: pd.DataFrame, spec: FunnelSpec, still_open: np.ndarray) -> pd.DataFrame:
+def _reaching(level: np.ndarray, k: int) -> list[int]:
+    """Entries reaching at least step j, for j = 1..k."""
+    hist = np.bincount(np.clip(level, 0, k), minlength=k + 1)
+    return [int(x) for x in np.cumsum(hist[::-1])[::-1][1 : k + 1]]
+
+
+def step_table(entries: Entries, spec: FunnelSpec, still_open: np.ndarray) -> list[dict]:
     """One row per step: entities, conversion (+ Wilson 95%), dropped, still converting, times."""
     k = len(spec.steps)
-    level = entries["level"].to_numpy()
+    level = entries.level
+    reach = _reaching(level, k)
     rows = []
-    first = int((level >= 1).sum())
+    first = reach[0]
     prev = first
     for j in range(1, k + 1):
-        n = int((level >= j).sum())
+        n = reach[j - 1]
         at = level == j
         still = int((at & still_open).sum()) if j < k else 0
         dropped = int((at & ~still_open).sum()) if j < k else 0
         lo, hi = wilson_interval(n, first)
         plo, phi = wilson_interval(n, prev)
-        from_prev = _times(entries, j, f"t{j - 1}") if j > 1 else np.array([])
-        from_start = _times(entries, j, "t1") if j > 1 else np.array([])
+        from_prev = entries.seconds_between(j - 1, j) if j > 1 else np.array([])
+        from_start = entries.seconds_between(1, j) if j > 1 else np.array([])
         rows.append({
             "step": spec.step_names[j - 1], "step_index": j, "entities": n,
             "conversion_from_start": n / first if first else None,
@@ -66,46 +69,57 @@ def step_table(entries: pd.DataFrame, spec: FunnelSpec, still_open: np.ndarray) 
             "p90_seconds_from_start": _quantile(from_start, 0.9),
         })
         prev = n
-    return pd.DataFrame(rows)
+    return rows
 
 
-def group_table(entries: pd.DataFrame, spec: FunnelSpec) -> pd.DataFrame:
-    """Per group (top N by entrants, the rest folded into "other"): steps, conversion, chi-square."""
+def group_table(entries: Entries, spec: FunnelSpec) -> list[dict]:
+    """Per group (top N by entrants, the rest folded into "other"): steps, conversion, chi-square.
+
+    Groups are ordered by entrants (descending), ties by the group's text; entries without a
+    value form the group "(none)".
+    """
     k = len(spec.steps)
-    e = entries[entries["level"] >= 1]
-    if e.empty:
-        return pd.DataFrame()
-    raw = e["by_value"].astype(object).where(e["by_value"].notna(), "(none)")
-    sizes = raw.value_counts()
-    sizes = sizes.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
-    top = set(sizes.index[: spec.top_groups])
-    groups = raw.where(raw.isin(top), OTHER)
-    level = e["level"].to_numpy()
-    total_n, total_conv = len(e), int((level >= k).sum())
+    sel = entries.level >= 1
+    if not sel.any() or entries.by_value is None:
+        return []
+    level = entries.level[sel]
+    raw = [NO_VALUE if v is None else v for v in entries.by_value[sel].tolist()]
+    names, codes = np.unique(np.array(raw, dtype=object).astype(str), return_inverse=True)
+    sizes = np.bincount(codes, minlength=len(names))
+    # by size descending, ties by name (np.unique sorts names; a stable sort keeps that order)
+    ranked = np.argsort(-sizes, kind="stable")
+    top = ranked[: spec.top_groups]
+    folded = ranked[spec.top_groups:]
+    total_n, total_conv = len(level), int((level >= k).sum())
     rows = []
-    order = [g for g in sizes.index if g in top] + ([OTHER] if (groups == OTHER).any() else [])
-    for g in order:
-        sel = (groups == g).to_numpy()
-        n = int(sel.sum())
-        conv = int((level[sel] >= k).sum())
+    groups: list[tuple[str, np.ndarray]] = [(str(names[g]), codes == g) for g in top]
+    if len(folded):
+        groups.append((OTHER, np.isin(codes, folded)))
+    for name, in_group in groups:
+        lv = level[in_group]
+        n = len(lv)
+        conv = int((lv >= k).sum())
         lo, hi = wilson_interval(conv, n)
         chi2, p = chi_square_2x2(conv, n - conv, total_conv - conv, (total_n - n) - (total_conv - conv))
-        row: dict[str, Any] = {"group": g, "entities": n}
-        for j in range(1, k + 1):
-            row[f"step_{j}"] = int((level[sel] >= j).sum())
+        row: dict[str, Any] = {"group": name, "entities": n}
+        for j, reached in enumerate(_reaching(lv, k), 1):
+            row[f"step_{j}"] = reached
         row.update({"conversion": conv / n if n else None, "ci_low": lo, "ci_high": hi,
                     "chi2": chi2, "p_value": p})
         rows.append(row)
-    return pd.DataFrame(rows)
+    return rows
 
 
-def period_table(entries: pd.DataFrame, spec: FunnelSpec, tz: str) -> pd.DataFrame:
+def period_table(entries: Entries, spec: FunnelSpec, tz: str) -> list[dict]:
     """Conversion trend by entry period (first step's time in the reporting time zone)."""
+    import pandas as pd
+
     k = len(spec.steps)
-    e = entries[entries["level"] >= 1]
-    if e.empty:
-        return pd.DataFrame()
-    local = pd.to_datetime(e["t1"].to_numpy(dtype="int64"), unit="us", utc=True).tz_convert(tz)
+    sel = entries.level >= 1
+    if not sel.any():
+        return []
+    level = entries.level[sel]
+    local = pd.to_datetime(entries.step_ts[sel, 0], unit="us", utc=True).tz_convert(tz)
     local = local.tz_localize(None)
     if spec.period == "day":
         period = local.normalize()
@@ -113,7 +127,7 @@ def period_table(entries: pd.DataFrame, spec: FunnelSpec, tz: str) -> pd.DataFra
         period = (local - pd.to_timedelta(local.day_of_week, unit="D")).normalize()
     else:
         period = local.to_period("M").to_timestamp()
-    frame = pd.DataFrame({"period": period, "level": e["level"].to_numpy()})
+    frame = pd.DataFrame({"period": period, "level": level})
     rows = []
     for p, g in frame.groupby("period", sort=True):
         lv = g["level"].to_numpy()
@@ -121,23 +135,63 @@ def period_table(entries: pd.DataFrame, spec: FunnelSpec, tz: str) -> pd.DataFra
         conv = int((lv >= k).sum())
         lo, hi = wilson_interval(conv, n)
         row: dict[str, Any] = {"period": p.strftime("%Y-%m-%d"), "entities": n}
-        for j in range(1, k + 1):
-            row[f"step_{j}"] = int((lv >= j).sum())
+        for j, reached in enumerate(_reaching(lv, k), 1):
+            row[f"step_{j}"] = reached
         row.update({"conversion": conv / n, "ci_low": lo, "ci_high": hi})
         rows.append(row)
-    return pd.DataFrame(rows)
+    return rows
+
+
+class RecordTables(Mapping):
+    """Result tables kept as lists of records; each becomes a pandas DataFrame on first access.
+
+    The CLI and the JSON API read the records (``.records(name)``) and never import pandas.
+    """
+
+    def __init__(self, records: dict[str, list[dict]]) -> None:
+        self._records = records
+        self._frames: dict[str, Any] = {}
+
+    def records(self, name: str) -> list[dict]:
+        return self._records.get(name, [])
+
+    def __getitem__(self, name: str):
+        if name not in self._frames:
+            import pandas as pd
+
+            self._frames[name] = pd.DataFrame(self._records[name])
+        return self._frames[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
 
 
 @dataclass
 class FunnelResult(Result):
     """Result of ``ws.funnel(...)``.
 
-    Tables: ``steps`` (always), ``groups`` (with ``by``), ``periods`` (with ``period``).
+    Tables: ``steps`` (always), ``groups`` (with ``by``), ``periods`` (with ``period``), as
+    pandas DataFrames built on first access (``records(name)`` gives the plain rows).
     ``entries``: the per-entry levels and step times (µs) behind them.
     """
 
-    entries: pd.DataFrame | None = None
+    paths: Entries | None = None
     workspace: Any = None
+
+    @cached_property
+    def entries(self) -> pd.DataFrame:
+        """One row per entry: entity code, level, t1..tk (µs, nullable), by_value."""
+        return self.paths.to_frame()
+
+    def records(self, name: str = "steps") -> list[dict]:
+        """Table ``name`` as a list of plain records (no pandas)."""
+        tables = self.tables
+        if isinstance(tables, RecordTables):
+            return tables.records(name)
+        return tables[name].to_dict(orient="records") if name in tables else []
 
     @property
     def steps(self) -> pd.DataFrame:
@@ -145,11 +199,15 @@ class FunnelResult(Result):
 
     @property
     def groups(self) -> pd.DataFrame:
-        return self.tables.get("groups", pd.DataFrame())
+        import pandas as pd
+
+        return self.tables["groups"] if "groups" in self.tables else pd.DataFrame()
 
     @property
     def periods(self) -> pd.DataFrame:
-        return self.tables.get("periods", pd.DataFrame())
+        import pandas as pd
+
+        return self.tables["periods"] if "periods" in self.tables else pd.DataFrame()
 
     def _step_index(self, step: int | str) -> int:
         names = list(self.spec.step_names)
@@ -163,27 +221,29 @@ class FunnelResult(Result):
     def _ids(self, mask: np.ndarray) -> list:
         from funnelscope.analyses.funnel.compute import entity_ids
 
-        codes = self.entries.loc[mask, "entity"].drop_duplicates().to_numpy()
+        codes = np.unique(self.paths.entity[mask])
         ids = entity_ids(self.workspace, self.spec, codes, self.meta)
         return sorted(ids, key=str)
 
     def converted(self, step: int | str | None = None) -> list:
         """Ids of entities that reached ``step`` (default: the last step)."""
         j = self._step_index(step if step is not None else len(self.spec.steps))
-        return self._ids(self.entries["level"].to_numpy() >= j)
+        return self._ids(self.paths.level >= j)
 
     def dropped_after(self, step: int | str) -> list:
         """Ids of entities whose deepest step is ``step`` (they left after it)."""
         j = self._step_index(step)
-        return self._ids(self.entries["level"].to_numpy() == j)
+        return self._ids(self.paths.level == j)
 
     def time_to_convert(self, a: int | str = 1, b: int | str | None = None, bins: int = 20) -> pd.DataFrame:
         """Histogram of seconds from step ``a`` to step ``b`` (default: first to last)."""
+        import pandas as pd
+
         ja = self._step_index(a)
         jb = self._step_index(b if b is not None else len(self.spec.steps))
         if jb <= ja:
             raise SpecError("time_to_convert needs a later step b than a.")
-        secs = _times(self.entries, jb, f"t{ja}")
+        secs = self.paths.seconds_between(ja, jb)
         if len(secs) == 0:
             return pd.DataFrame(columns=["seconds_from", "seconds_to", "entities", "share"])
         counts, edges = np.histogram(secs, bins=bins)
@@ -192,46 +252,46 @@ class FunnelResult(Result):
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "steps": jsonable(self.steps),
-            "groups": jsonable(self.groups),
-            "periods": jsonable(self.periods),
+            "steps": jsonable(self.records("steps")),
+            "groups": jsonable(self.records("groups")),
+            "periods": jsonable(self.records("periods")),
             "spec": jsonable(self.spec.to_dict()),
             "meta": jsonable({k: v for k, v in self.meta.items() if k != "entity_codes"}),
         }
 
     def biggest_leak(self) -> dict | None:
         """The step transition losing the largest share of entities (for reports)."""
-        s = self.steps
-        if len(s) < 2:
+        s = self.records("steps")
+        rates = [(r["conversion_from_previous"], i) for i, r in enumerate(s) if i > 0
+                 and r["conversion_from_previous"] is not None]
+        if not rates:
             return None
-        rates = s["conversion_from_previous"].iloc[1:].astype(float)
-        if rates.isna().all():
-            return None
-        i = int(rates.idxmin())
-        return {"from": s["step"].iloc[i - 1], "to": s["step"].iloc[i],
-                "conversion": float(rates.loc[i]), "lost": int(s["entities"].iloc[i - 1] - s["entities"].iloc[i])}
+        rate, i = min(rates)
+        return {"from": s[i - 1]["step"], "to": s[i]["step"], "conversion": float(rate),
+                "lost": int(s[i - 1]["entities"] - s[i]["entities"])}
 
 
-def build_result(ws: Workspace, spec: FunnelSpec, entries: pd.DataFrame, meta: dict) -> FunnelResult:
+def build_result(ws: Workspace, spec: FunnelSpec, entries: Entries, meta: dict) -> FunnelResult:
     k = len(spec.steps)
     end_us = meta.get("data_end_us")
     if spec.end:
-        from funnelscope.analyses.funnel.matching import bound_us
+        from funnelscope.analyses.funnel.duckdb_feed import parse_instant
 
-        end_us = bound_us(ws, spec.end)
+        end_us = parse_instant(spec.end, ws.config.timezone)
         if meta.get("data_end_us") is not None:
             end_us = min(end_us, meta["data_end_us"])
     if spec.censor and end_us is not None and len(entries):
-        t1 = entries["t1"].to_numpy(dtype="float64", na_value=np.nan)
-        open_window = (t1 + spec.window_us) > end_us
-        still_open = open_window & (entries["level"].to_numpy() < k)
+        t1 = entries.step_ts[:, 0]
+        open_window = (t1 != NOT_REACHED) & ((t1.astype(np.float64) + spec.window_us) > end_us)
+        still_open = open_window & (entries.level < k)
     else:
         still_open = np.zeros(len(entries), dtype=bool)
-    tables = {"steps": step_table(entries, spec, still_open)}
+    records = {"steps": step_table(entries, spec, still_open)}
     if spec.by:
-        tables["groups"] = group_table(entries, spec)
+        records["groups"] = group_table(entries, spec)
     if spec.period:
-        tables["periods"] = period_table(entries, spec, ws.config.timezone)
+        records["periods"] = period_table(entries, spec, ws.config.timezone)
     meta = dict(meta)
     meta["still_converting"] = int(still_open.sum())
-    return FunnelResult(spec=spec, tables=tables, meta=meta, entries=entries, workspace=ws)
+    return FunnelResult(spec=spec, tables=RecordTables(records), meta=meta, paths=entries,
+                        workspace=ws)

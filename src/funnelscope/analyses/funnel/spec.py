@@ -198,6 +198,11 @@ class FunnelSpec:
         return describe(self.window_us)
 
     @property
+    def entity_column(self) -> str:
+        """The events column that identifies an entity: user_id or account_id."""
+        return "user_id" if self.entity == "user" else "account_id"
+
+    @property
     def step_names(self) -> list[str]:
         """Display names, made unique (view, view #2) when an event repeats."""
         seen: dict[str, int] = {}

@@ -94,13 +94,13 @@ def render(result, fmt: str) -> None:
         print_json(result.to_dict())
         return
     if fmt == "csv":
-        print_csv(result.steps)
+        print_csv(result.records("steps"))
         return
     from rich.console import Console
 
     spec = result.spec
     rows = []
-    for r in result.steps.to_dict(orient="records"):
+    for r in result.records("steps"):
         ci = "–" if r["ci_low"] is None else f"{r['ci_low']:.1%}–{r['ci_high']:.1%}"
         rows.append({
             "step": r["step"], "entities": r["entities"],
@@ -117,17 +117,18 @@ def render(result, fmt: str) -> None:
             f"Biggest leak: [bold]{leak['from']} → {leak['to']}[/bold] converts "
             f"{leak['conversion']:.1%} ({leak['lost']:,} lost)."
         )
-    if not result.groups.empty:
-        print_table(_breakdown_rows(result.groups, spec, "group"),
+    if result.records("groups"):
+        print_table(_breakdown_rows(result.records("groups"), spec, "group"),
                     title=f"by {spec.by} (p-value: chi-square of the group's conversion vs the rest)")
-    if not result.periods.empty:
-        print_table(_breakdown_rows(result.periods, spec, "period"), title=f"by entry {spec.period}")
+    if result.records("periods"):
+        print_table(_breakdown_rows(result.records("periods"), spec, "period"),
+                    title=f"by entry {spec.period}")
 
 
-def _breakdown_rows(frame, spec, key: str) -> list[dict]:
+def _breakdown_rows(records: list[dict], spec, key: str) -> list[dict]:
     names = spec.step_names
     rows = []
-    for r in frame.to_dict(orient="records"):
+    for r in records:
         row = {key: r[key]}
         for j, name in enumerate(names, 1):
             row[name] = r[f"step_{j}"]
