@@ -645,3 +645,23 @@ def test_plain_steps_query_gives_the_same_funnel():
         "FROM events WHERE name IN ('view', 'pay')").fetchall()
     want = reference([(u, t, m, 0, i) for i, (u, t, m) in enumerate(ref)], spec)
     assert levels(_as_dict(got)) == levels(want)
+
+
+def test_bucket_count_follows_the_input_size_and_never_changes_the_answer():
+    from funnelscope.analyses.funnel.kernel import buckets_for
+    from funnelscope.analyses.funnel.scan import ReleasingBatches
+
+    assert buckets_for(None) == 256 and buckets_for(4_100_000) == 256
+    assert buckets_for(41_000_000) == 1024 and buckets_for(10**10) == 4096
+    rng = np.random.default_rng(11)
+    n = 30_000
+    table = pa.table({"entity": pa.array(rng.integers(0, 2_000, n), pa.int64()),
+                      "ts": pa.array(rng.integers(0, 10**6, n), pa.int64()),
+                      "mask": pa.array(rng.choice([1, 2, 4, 3], n).astype(np.uint32))})
+    spec = KernelSpec(3, 50_000)
+    feed = ReleasingBatches(table.to_batches(max_chunksize=4_000))
+    assert feed.num_rows == n
+    base = _as_dict(run_kernel(feed, spec))
+    assert list(feed) == []  # handed over once
+    for buckets in (1, 64, 4096):
+        assert _as_dict(run_kernel(table, spec, buckets=buckets)) == base

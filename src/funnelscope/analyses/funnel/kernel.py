@@ -208,19 +208,38 @@ def _split(batch):
 # ------------------------------------------------------------------------------ entry point
 
 
+def buckets_for(rows: int | None) -> int:
+    """Hash partitions for ``rows`` events: at most 50k events each (a bucket's events and its
+    entity table then stay in the L2 cache), a power of two in 256..4096; 256 when unknown.
+
+    Measured (2 cores): 41M step events ran the kernel in 1.76 s with 1024 buckets against
+    2.95 s with 256 and 2.10 s with 16384; 4.1M events are fastest with 256 (0.15 s).
+    """
+    if not rows:
+        return 256
+    n = 256
+    while n < 4096 and rows / n > 50_000:
+        n *= 2
+    return n
+
+
 def run_kernel(
     batches,
     spec: KernelSpec,
     *,
     threads: int | None = None,
-    buckets: int = 256,
+    buckets: int | None = None,
     backend: str = "auto",
 ) -> KernelOutput:
     """Funnel level and reported chain of every entry, from events in any order.
 
     ``batches``: an iterable of ``pyarrow.RecordBatch`` (consumed once, streaming) or a Table.
+    ``buckets``: hash partitions of the C kernel; default :func:`buckets_for` the input's
+    ``num_rows`` when it has one (a Table, ``scan.fetch_batches``), else 256.
     ``backend``: "auto" (C if built, else numpy), "c" or "numpy".
     """
+    if buckets is None:
+        buckets = buckets_for(getattr(batches, "num_rows", None))
     if backend == "auto":
         backend = kernel_backend()
     if backend == "c":

@@ -111,19 +111,29 @@ def plain_steps_query(source_sql: str, entity_expr: str, ts_column: str, event_c
     )
 
 
-def fetch_batches(con, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator:
-    """Yield the Arrow record batches of ``query`` on ``con``, materialised in parallel.
+class ReleasingBatches:
+    """Record batches handed over once each and dropped as soon as the consumer moves on.
 
-    Each batch is released by this generator once the consumer asks for the next one, so a
-    consumer that copies batches (the kernel's partitioner) never holds the whole result
-    twice.
+    ``num_rows`` is known before the first batch (the kernel sizes its partitions from it).
+    """
+
+    def __init__(self, batches: list) -> None:
+        self.num_rows = sum(b.num_rows for b in batches)
+        self._pending = list(reversed(batches))
+
+    def __iter__(self) -> Iterator:
+        while self._pending:
+            yield self._pending.pop()
+
+
+def fetch_batches(con, query: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> ReleasingBatches:
+    """The Arrow record batches of ``query`` on ``con``, materialised on all DuckDB threads.
+
+    Each batch is released once the consumer asks for the next one, so a consumer that copies
+    batches (the kernel's partitioner) never holds the whole result twice.
     """
     table = con.sql(query).to_arrow_table(batch_rows)
-    batches = table.to_batches()
-    del table
-    batches.reverse()
-    while batches:
-        yield batches.pop()
+    return ReleasingBatches(table.to_batches())
 
 
 def stream_batches(con, query: str, params=None, *, batch_rows: int = DEFAULT_BATCH_ROWS,
