@@ -32,4 +32,4 @@ def write_demo_report(workspace: str | Path, lang: str = "en",
     try:
         return write_report(ws, out or workspace.parent / name, definitions, lang)
     finally:
-        ws.backend.disconnect()
+        ws.close()

@@ -100,4 +100,4 @@ class State:
             self._closed.set()
             self._pool.shutdown(wait=False, cancel_futures=True)
             with contextlib.suppress(Exception):  # closing on shutdown: nothing to report to
-                self.ws.backend.disconnect()
+                self.ws.close()

@@ -74,7 +74,7 @@ def demo(
                 if report.rejected:
                     console.print(f"[red]{name}.{table}: {report.rejected} rows rejected[/red]")
                 progress.advance(task)
-            ws.backend.disconnect()
+            ws.close()
     for target in plan:
         console.print(f"workspace [bold]{target}[/bold]")
     if export:
@@ -87,7 +87,7 @@ def demo(
     ws = fs.connect(str(main), read_only=True)
     result = ws.funnel(DEMO_FUNNEL, "7d")
     render(result, "table")
-    ws.backend.disconnect()
+    ws.close()
     from funnelscope.report.demo import write_demo_report
 
     report, problems = write_demo_report(main)
