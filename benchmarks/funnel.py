@@ -25,6 +25,8 @@ Methods:
                 yardstick for ``cli``
   chdb-infer    chdb windowFunnel with the schema inferred from Parquet (in-process)
   duckdb-sql    a hand-written DuckDB window-function query (one window pass per step)
+  portable      funnelscope's portable Ibis expression (portable.py) on the file opened in
+                place, run on DuckDB (in-process; imports excluded)
   pandas        the groupby-apply an analyst would write, on the first 1M events, scaled
                 linearly to N (its counts are checked against the kernel on the same slice)
 """
@@ -238,6 +240,17 @@ def m_duckdb_sql(path: str, threads: int, memory_limit: str | None = None) -> li
     return _cumulative(dict(con.sql(sql).fetchall()))
 
 
+def m_portable(path: str, threads: int, memory_limit: str | None = None) -> list[int]:
+    import funnelscope as fs
+    from funnelscope.analyses.funnel.portable import portable_levels
+    from funnelscope.analyses.funnel.spec import make_spec
+
+    ws = fs.connect(events=path, threads=threads, memory_limit=memory_limit)
+    levels = portable_levels(ws, make_spec(STEPS, "7d"))
+    out = levels.group_by("level").agg(n=levels.count()).to_pyarrow()
+    return _cumulative(dict(zip(out["level"].to_pylist(), out["n"].to_pylist(), strict=True)))
+
+
 def _pandas_levels(df) -> dict[int, int]:
     """What an analyst writes: sort, group by user, walk each user's events in Python."""
     order = {s: i + 1 for i, s in enumerate(STEPS)}
@@ -313,6 +326,12 @@ def child(method: str, path: str, threads: int, memory_limit: str | None = None)
         import pyarrow.parquet  # noqa: F401
     elif method == "duckdb-sql":
         import duckdb  # noqa: F401
+    elif method == "portable":
+        import ibis.backends.duckdb  # noqa: F401
+        import ibis.backends.duckdb.converter  # noqa: F401  (pandas, for Ibis' result types)
+        import ibis.backends.sql.compilers  # noqa: F401
+
+        import funnelscope.analyses.funnel.portable  # noqa: F401
     t0, c0 = time.perf_counter(), os.times()
     if method == "pandas":
         out = m_pandas(path)
@@ -330,6 +349,8 @@ def child(method: str, path: str, threads: int, memory_limit: str | None = None)
         counts = m_chdb(path, explicit=False)
     elif method == "duckdb-sql":
         counts = m_duckdb_sql(path, threads, memory_limit)
+    elif method == "portable":
+        counts = m_portable(path, threads, memory_limit)
     else:
         raise SystemExit(f"unknown method {method}")
     c1 = os.times()

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import Counter
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import funnelscope as fs
 from funnelscope.analyses.funnel.compute import entity_ids
 
-from .engine_case import engine_levels, spec_args, workspace_with
-from .oracle import funnel_entries, funnel_levels
-from .strategies import funnel_cases, journey_events
+from .engine_case import engine_levels, events_frame, spec_args, workspace_with
+from .oracle import OEvent, OStep, funnel_entries, funnel_levels
+from .strategies import event_logs, funnel_cases, journey_events, prop_filters
 
 SETTINGS = settings(max_examples=int(os.environ.get("FUNNELSCOPE_EXAMPLES", "60")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -118,6 +122,110 @@ def test_portable_expression_equals_kernel_levels():
         assert got == funnel_levels(events, steps, window, first_time=first_time)
 
     check()
+
+
+@st.composite
+def _tie_cases(draw):
+    """Ties everywhere: 2..5 steps from one to three names (repeats such as view -> view ->
+    pay or view -> view -> view are the rule), timestamps in 0..3, an optional filter on some
+    steps, ``first_time``, and event ids present (loaded) or absent (a file read in place)."""
+    pool = draw(st.sampled_from([("view",), ("view", "pay"), ("view", "cart", "pay")]))
+    k = draw(st.integers(2, 5))
+    names = draw(st.lists(st.sampled_from(pool), min_size=k, max_size=k))
+    steps = [OStep(n, where=draw(prop_filters()) if draw(st.integers(0, 3)) == 0 else None)
+             for n in names]
+    events = draw(event_logs(step_names=tuple(dict.fromkeys(names)), max_entities=3,
+                             max_events=10, max_ts=3, walk=tuple(names)))
+    return events, steps, draw(st.integers(0, 3)), draw(st.booleans()), draw(st.booleans())
+
+
+def _portable_got(events, steps, window, first_time, with_ids, tmp_dir):
+    """{entity: level} from the portable expression; without ids the events are a Parquet
+    file read in place (no event_id column, so tied events have no tiebreak at all)."""
+    from funnelscope.analyses.funnel.portable import portable_levels
+    from funnelscope.analyses.funnel.spec import make_spec
+
+    if with_ids:
+        ws = workspace_with(events)
+    else:
+        path = os.path.join(tmp_dir, "events.parquet")
+        frame = events_frame(events).drop(columns=["event_id"])
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        ws = fs.connect(events=path)
+    fsteps, _ = spec_args(steps, [])
+    spec = make_spec(fsteps, f"{window}us", first_time=first_time)
+    got = portable_levels(ws, spec).execute()
+    return dict(zip(got["entity"], got["level"].astype(int), strict=True))
+
+
+def test_portable_expression_with_ties_and_repeated_steps():
+    """Repeated step names (an event matches several steps) with equal timestamps: one event
+    never fills two steps, tied events are used in a consistent order, and no event id is
+    needed for that (the expression gives the oracle's levels with or without ids)."""
+
+    @SETTINGS
+    @given(_tie_cases())
+    def check(case):
+        events, steps, window, first_time, with_ids = case
+        if not events:
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            got = _portable_got(events, steps, window, first_time, with_ids, tmp)
+        assert got == funnel_levels(events, steps, window, first_time=first_time)
+
+    check()
+
+
+@pytest.mark.parametrize("with_ids", [True, False])
+@pytest.mark.parametrize(("names", "events", "first_time", "level"), [
+    (["view", "view", "pay"], [("view", 0), ("view", 0), ("pay", 0)], False, 3),
+    (["view", "view", "pay"], [("view", 0), ("pay", 0)], False, 1),
+    (["view", "view", "pay"], [("pay", 0), ("view", 0), ("view", 0), ("view", 0)], False, 3),
+    (["view", "view", "view"], [("view", 0)], False, 1),
+    (["view", "view", "view"], [("view", 0), ("view", 0)], False, 2),
+    (["view", "view", "view"], [("view", 0)] * 4, False, 3),
+    (["view", "view", "view"], [("view", 0), ("view", 0), ("view", 1)], False, 2),
+    (["view", "view", "view"], [("view", 0), ("view", 1), ("view", 1)], False, 2),
+    (["view", "view", "view"], [("view", 0), ("view", 1), ("view", 1)], True, 1),
+    (["view", "pay", "view"], [("view", 0), ("pay", 0), ("view", 0)], False, 2),
+    (["pay", "view"], [("view", 0), ("pay", 0)], False, 2),
+])
+def test_portable_expression_tie_examples(names, events, first_time, level, with_ids, tmp_path):
+    """docs/funnels.md's tie rules, window 0 (only equal timestamps can chain)."""
+    evs = [OEvent("u1", n, t, {}, f"e{i}") for i, (n, t) in enumerate(events)]
+    steps = [OStep(n) for n in names]
+    assert funnel_levels(evs, steps, 0, first_time=first_time) == {"u1": level}
+    assert _portable_got(evs, steps, 0, first_time, with_ids, str(tmp_path)) == {"u1": level}
+
+
+@pytest.mark.spark
+def test_portable_expression_runs_on_spark(make_workspace):
+    """The same expression on PySpark gives the DuckDB levels (distinct and repeated names,
+    property filters, first_time)."""
+    from funnelscope.analyses.funnel.portable import portable_levels
+    from funnelscope.analyses.funnel.spec import make_spec
+
+    rows = [(f"u{u}", name, t, amount) for u in range(40) for name, t, amount in [
+        ("view", u % 3, 5), ("view", 2, u % 11), ("cart", 3 + u % 2, 1), ("pay", 4, u % 7),
+        ("view", 4, 9), ("pay", 6 + u % 4, 20)] if (u + t) % 5]
+    frame = pd.DataFrame({
+        "event_id": [f"e{i}" for i in range(len(rows))],
+        "user_id": [r[0] for r in rows], "event": [r[1] for r in rows],
+        "ts": [pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(minutes=r[2]) for r in rows],
+        "amount": [r[3] for r in rows],
+    })
+    specs = [
+        make_spec(["view", "cart", "pay"], "3m"),
+        make_spec(["view", "view", "pay"], "4m", first_time=True),
+        make_spec(["view", fs.step("view", where={"amount": (">=", 5)}), "pay"], "5m"),
+    ]
+    ws_duck = make_workspace({"events": frame})
+    ws_spark = make_workspace({"events": frame}, backend="pyspark")
+    for spec in specs:
+        a = portable_levels(ws_duck, spec).execute().sort_values("entity")
+        b = portable_levels(ws_spark, spec).execute().sort_values("entity")
+        assert a["entity"].tolist() == b["entity"].tolist()
+        assert a["level"].astype(int).tolist() == b["level"].astype(int).tolist()
 
 
 def test_spec_to_sql_needs_no_data_and_runs_on_duckdb():

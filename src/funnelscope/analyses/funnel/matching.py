@@ -70,7 +70,11 @@ def step_events(ws: Workspace, spec: FunnelSpec, *, all_events: bool | None = No
         (t.event == s.event) & condition(t, s.where, f"step {i} ({s.event})")
         for i, s in enumerate(spec.steps, 1)
     ]
-    mask = reduce(operator.add, [p.ifelse(1 << i, 0) for i, p in enumerate(step_preds)])
+    if all(not s.where for s in spec.steps) and len({s.event for s in spec.steps}) == len(spec.steps):
+        # plain, distinct names: an event matches at most one step, so one CASE is the sum
+        mask = ibis.cases(*[(p, 1 << i) for i, p in enumerate(step_preds)], else_=0)
+    else:
+        mask = reduce(operator.add, [p.ifelse(1 << i, 0) for i, p in enumerate(step_preds)])
     excl_preds = [
         (t.event == e.event) & condition(t, e.where, f"exclusion {e.event!r}")
         for e in spec.exclude
