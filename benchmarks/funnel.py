@@ -566,6 +566,7 @@ def render(results: dict, n: int, args) -> str:
     base = results.get("chdb", {}).get("seconds")
     base_rss = results.get("chdb", {}).get("rss_mb")
     proc_base = results.get("chdb-process", {}).get("seconds")
+    infer_base = results.get("chdb-infer", {}).get("seconds")
     base_cpu = results.get("chdb", {}).get("cpu")
     proc_cpu = results.get("chdb-process", {}).get("cpu")
     lines = [
@@ -592,10 +593,14 @@ def render(results: dict, n: int, args) -> str:
         if "seconds" not in r:
             lines.append(f"| {m} | | | | | | | | {r.get('note', '')} |")
             continue
-        ref = proc_base if m == "cli" else base
+        ref, against = base, ""
+        if m == "cli" and proc_base:
+            ref, against = proc_base, " (vs chdb-process)"
+        elif m == "portable" and infer_base:
+            ref, against = infer_base, " (vs chdb-infer)"
         ratio = f"{r['seconds'] / ref:.2f}" if ref and r["seconds"] == r["seconds"] else ""
-        if m == "cli" and ref:
-            ratio += " (vs chdb-process)"
+        if ratio:
+            ratio += against
         rss_ratio = f"{r['rss_mb'] / base_rss:.2f}" if base_rss else ""
         cref = proc_cpu if m == "cli" else base_cpu
         cpu = f"{r['cpu']:.2f}" if r["cpu"] == r["cpu"] else ""
