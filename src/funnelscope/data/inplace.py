@@ -50,7 +50,8 @@ def register_file(
     path = Path(file).expanduser()
     if not path.exists():
         raise InputError(f"file not found: {path}", hint="Check the path.", source=str(path))
-    reader = _READERS[detect_format(path, fmt)].format(path=literal(str(path)))
+    fmt_name = detect_format(path, fmt)
+    reader = _READERS[fmt_name].format(path=literal(str(path)))
     con = ws.duckdb
     try:
         types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}  # noqa: S608
@@ -85,6 +86,11 @@ def register_file(
         f"{unfiltered}) WHERE {required}"
     )
     ws.unfiltered[table] = unfiltered
+    ts_source = types.get(resolved.get("ts", ""), "").upper()
+    if fmt_name == "parquet" and ts_source in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
+        ws.ts_statistics.add(table)  # `ts` is the file's own column: Parquet keeps its min/max
+    else:
+        ws.ts_statistics.discard(table)
 
 
 def _is_integer(source_type: str) -> bool:

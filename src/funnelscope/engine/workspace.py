@@ -61,6 +61,8 @@ class Workspace:
         # in-place views: table -> SQL of the view before it drops rows that lack a required
         # column (a superset of the view whose min/max DuckDB reads from file statistics)
         self.unfiltered: dict[str, str] = {}
+        # in-place tables whose unfiltered `ts` min/max DuckDB reads from file statistics
+        self.ts_statistics: set[str] = set()
         self.config = config or self._read_config() or WorkspaceConfig()
         self._apply_engine_settings()
 

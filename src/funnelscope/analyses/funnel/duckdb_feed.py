@@ -229,17 +229,19 @@ def data_bounds(ws: Workspace, spec: FunnelSpec, source: Source) -> tuple[int | 
     """First and last event time (µs) of the analysed events: the default censoring end.
 
     Exact, and usually without a full scan: the min and max over a superset of the analysed
-    events (the in-place file before its row filter, whose statistics DuckDB reads, or the
-    table) are candidates; a query restricted to ``ts = candidate`` (which DuckDB answers from
-    the few row groups whose zone maps contain it) confirms each. Only when the extreme row
-    itself is filtered out does it fall back to aggregating every analysed event.
+    events (a Parquet file in place before its row filter, whose statistics DuckDB reads, or a
+    loaded table) are candidates; a query restricted to ``ts`` beyond each candidate (which
+    DuckDB answers from the few row groups whose zone maps reach it) confirms it. When the
+    extreme row itself is filtered out, or the file keeps no usable statistics (CSV, JSON,
+    times converted on reading), it aggregates every analysed event instead.
     """
     con = ws.duckdb
     rows = filtered(ws, spec, source)
     literal_of = {"TIMESTAMP WITH TIME ZONE": "CAST(make_timestamp({}) AS TIMESTAMPTZ)",
                   "TIMESTAMP": "make_timestamp({})"}.get(source.types.get("ts"))
-    if literal_of is not None:
-        superset = ws.unfiltered.get("events", source.sql)
+    cheap = source.unfiltered is None or "events" in ws.ts_statistics
+    if literal_of is not None and cheap:
+        superset = source.unfiltered or source.sql
         lo, hi = con.execute(
             f"SELECT epoch_us(min(ts)), epoch_us(max(ts)) FROM ({superset})"  # noqa: S608
         ).fetchone()
