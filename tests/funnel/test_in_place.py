@@ -163,3 +163,34 @@ def test_hostile_names_and_values_stay_quoted(tmp_path):
 def test_a_loaded_workspace_still_runs_without_ibis_in_the_loop():
     ws = workspace_with([])
     assert ws.engine == "duckdb" and ws._backend is None  # Ibis not created for a funnel run
+
+
+CONDITIONS = [
+    ("amount", "=", 5), ("amount", "!=", 5), ("amount", ">", 5), ("amount", ">=", 5),
+    ("amount", "<", 5), ("amount", "<=", 5), ("amount", "in", (1, 5, 9)),
+    ("amount", "not in", (1, 5)), ("amount", "in", ()), ("amount", "not in", ()),
+    ("price", ">", 2.5), ("price", "<=", 0.0), ("channel", "=", "广告"),
+    ("channel", "!=", "seo"), ("channel", "in", ("seo", "it's")), ("channel", "contains", "o"),
+    ("channel", "is null", None), ("channel", "is not null", None), ("vip", "=", True),
+    ("amount", "contains", "1"),
+]
+
+
+@pytest.mark.parametrize("cond", CONDITIONS, ids=lambda c: f"{c[0]} {c[1]} {c[2]!r}")
+def test_sql_conditions_equal_the_ibis_conditions(cond):
+    """duckdb_feed.condition (SQL text) selects exactly the rows matching.condition (Ibis) does."""
+    from funnelscope.analyses.funnel import duckdb_feed
+    from funnelscope.analyses.funnel.matching import condition as ibis_condition
+
+    ws = fs.connect()
+    ws.duckdb.execute(
+        "CREATE TABLE t AS SELECT i, CASE WHEN i % 7 = 0 THEN NULL ELSE i % 11 END AS amount, "
+        "(i % 13) / 4.0 AS price, CASE i % 5 WHEN 0 THEN NULL WHEN 1 THEN 'seo' "
+        "WHEN 2 THEN '广告' WHEN 3 THEN 'it''s' ELSE 'social' END AS channel, "
+        "i % 3 = 0 AS vip FROM range(200) r(i)")
+    source = duckdb_feed.Source("SELECT * FROM t", dict.fromkeys(("i", "amount", "price", "channel", "vip"), ""))
+    sql_rows = {r[0] for r in ws.duckdb.execute(
+        f"SELECT i FROM t WHERE {duckdb_feed.condition(source, (cond,), 'test')}").fetchall()}
+    t = ws.backend.table("t")
+    ibis_rows = set(t.filter(ibis_condition(t, (cond,), "test")).select("i").to_pyarrow()["i"].to_pylist())
+    assert sql_rows == ibis_rows
