@@ -169,7 +169,7 @@ class RecordTables(Mapping):
         return len(self._records)
 
 
-@dataclass
+@dataclass(repr=False)  # Result.__repr__: the steps table, not every entry
 class FunnelResult(Result):
     """Result of ``ws.funnel(...)``.
 
