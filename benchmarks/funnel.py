@@ -135,37 +135,33 @@ def _connect(threads: int, memory_limit: str | None):
     return con
 
 
-def m_kernel(path: str, threads: int, memory_limit: str | None = None) -> list[int]:
-    """The product's DuckDB path: in-place view -> SQL feed -> parallel Arrow -> C kernel."""
-    import funnelscope as fs
+def _kernel_counts(ws) -> list[int]:
+    """The product's DuckDB path on ``ws``: SQL feed -> DuckDB's parallel Arrow -> C kernel."""
     from funnelscope.analyses.funnel import duckdb_feed as feed
     from funnelscope.analyses.funnel.compute import kernel_spec
     from funnelscope.analyses.funnel.kernel import run_kernel
     from funnelscope.analyses.funnel.scan import fetch_batches
     from funnelscope.analyses.funnel.spec import make_spec
 
-    ws = fs.connect(events=path, threads=threads, memory_limit=memory_limit)
     spec = make_spec(STEPS, f"{WINDOW_US}us")
     query = feed.kernel_query(ws, spec, feed.Source.of(ws), by_property=False)
     out = run_kernel(fetch_batches(ws.duckdb, query), kernel_spec(spec))
     return [int(x) for x in out.level_counts(len(STEPS))]
+
+
+def m_kernel(path: str, threads: int, memory_limit: str | None = None) -> list[int]:
+    """The file in place: in-place view -> SQL feed -> parallel Arrow -> C kernel."""
+    import funnelscope as fs
+
+    return _kernel_counts(fs.connect(events=path, threads=threads, memory_limit=memory_limit))
 
 
 def m_kernel_ws(path: str, threads: int, memory_limit: str | None = None) -> list[int]:
     """The same path on a loaded DuckDB workspace (string user ids, hashed entity codes)."""
     import funnelscope as fs
-    from funnelscope.analyses.funnel import duckdb_feed as feed
-    from funnelscope.analyses.funnel.compute import kernel_spec
-    from funnelscope.analyses.funnel.kernel import run_kernel
-    from funnelscope.analyses.funnel.scan import fetch_batches
-    from funnelscope.analyses.funnel.spec import make_spec
 
-    ws = fs.connect(workspace_path(path), read_only=True, threads=threads,
-                    memory_limit=memory_limit)
-    spec = make_spec(STEPS, f"{WINDOW_US}us")
-    query = feed.kernel_query(ws, spec, feed.Source.of(ws), by_property=False)
-    out = run_kernel(fetch_batches(ws.duckdb, query), kernel_spec(spec))
-    return [int(x) for x in out.level_counts(len(STEPS))]
+    return _kernel_counts(fs.connect(workspace_path(path), read_only=True, threads=threads,
+                                     memory_limit=memory_limit))
 
 
 def workspace_path(parquet: str) -> str:

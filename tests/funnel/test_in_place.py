@@ -87,7 +87,7 @@ def test_padded_names_match_and_invalid_rows_do_not_set_the_data_end(tmp_path):
                "2024-01-09 00:00:00"],
     }).to_csv(path, index=False)
     ws = fs.connect(events=str(path))
-    assert "events" not in ws.ts_statistics  # CSV: times are parsed, no statistics to read
+    assert not ws.in_place["events"].ts_statistics  # CSV: times are parsed, no statistics
     r = ws.funnel(["view", "pay"], "1d")
     assert [s["entities"] for s in r.records("steps")] == [2, 1]
     end = pd.Timestamp("2024-01-01 12:00:00", tz="UTC").value // 1000
@@ -108,7 +108,7 @@ def test_data_bounds_fast_route_equals_a_full_aggregate(tmp_path):
     path = tmp_path / "ev.parquet"
     frame.to_parquet(path, index=False)
     ws = fs.connect(events=str(path))
-    assert "events" in ws.ts_statistics
+    assert ws.in_place["events"].ts_statistics
     for kw in ({}, {"start": "2024-01-02"}, {"end": "2024-01-04"}):
         r = ws.funnel(["view", "pay"], "1d", **kw)
         lo, hi = ws.duckdb.execute(

@@ -616,33 +616,36 @@ def test_errors_in_duckdb_reach_the_caller():
                          KernelSpec(1, 1))
 
 
-def test_plain_steps_query_gives_the_same_funnel():
-    import duckdb
+def test_duckdb_feed_with_a_repeated_step_name_gives_the_same_funnel(tmp_path):
+    import pyarrow.parquet as pq
 
-    from funnelscope.analyses.funnel.scan import (
-        entity_code_expr,
-        plain_steps_query,
-        run_query_kernel,
-    )
+    import funnelscope as fs
+    from funnelscope.analyses.funnel import duckdb_feed
+    from funnelscope.analyses.funnel.scan import fetch_batches, run_query_kernel
+    from funnelscope.analyses.funnel.spec import make_spec
 
     rng = np.random.default_rng(5)
     n = 20_000
-    con = duckdb.connect()
-    con.register("events", pa.table({
-        "uid": pa.array(rng.integers(0, 500, n), pa.int64()),
-        "name": pa.array(rng.choice(["view", "pay", "other"], n)),
-        "t": pa.array(rng.integers(0, 10**7, n), pa.int64()),
-    }))
-    steps = ["view", "pay", "view", "it's \"quoted\""]  # a repeated name gets both bits
-    sql = plain_steps_query("SELECT * FROM events", entity_code_expr("uid", "integer"),
-                            "t", "name", steps)
+    events = pa.table({
+        "user_id": pa.array(rng.integers(0, 500, n), pa.int64()),
+        "event": pa.array(rng.choice(["view", "pay", "other"], n)),
+        "ts": pa.array(rng.integers(0, 10**7, n), pa.timestamp("us", tz="UTC")),
+    })
+    path = tmp_path / "events.parquet"
+    pq.write_table(events, path)
+    ws = fs.connect(events=str(path))
+    steps = ["view", "pay", "view"]  # a repeated name gets both bits
+    query = duckdb_feed.kernel_query(ws, make_spec(steps, "1s"), duckdb_feed.Source.of(ws),
+                                     by_property=False)
     spec = KernelSpec(3, 10**6)
-    got = run_query_kernel(con, sql, spec)
-    streamed = run_query_kernel(con, sql, spec, stream=True, batch_rows=999)
+    got = run_kernel(fetch_batches(ws.duckdb, query), spec)
+    streamed = run_query_kernel(ws.duckdb, query, spec, stream=True, batch_rows=999)
     assert levels(_as_dict(streamed)) == levels(_as_dict(got))
-    ref = con.execute(
-        "SELECT uid, t, CAST(CASE name WHEN 'view' THEN 5 WHEN 'pay' THEN 2 END AS UINTEGER) "
-        "FROM events WHERE name IN ('view', 'pay')").fetchall()
+    uid = events["user_id"].to_pylist()
+    name = events["event"].to_pylist()
+    ts = events["ts"].cast(pa.int64()).to_pylist()
+    masks = {"view": 5, "pay": 2}
+    ref = [(u, t, masks[e]) for u, e, t in zip(uid, name, ts, strict=True) if e in masks]
     want = reference([(u, t, m, 0, i) for i, (u, t, m) in enumerate(ref)], spec)
     assert levels(_as_dict(got)) == levels(want)
 

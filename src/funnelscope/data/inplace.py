@@ -26,6 +26,7 @@ from funnelscope.data.ingest import (
     detect_format,
     resolve_columns,
 )
+from funnelscope.engine.workspace import InPlaceView
 from funnelscope.errors import BackendNotSupported, InputError
 from funnelscope.sqlsafe import ident, literal
 
@@ -85,12 +86,10 @@ def register_file(
         f"CREATE OR REPLACE VIEW {ident(table)} AS SELECT * FROM ("  # noqa: S608
         f"{unfiltered}) WHERE {required}"
     )
-    ws.unfiltered[table] = unfiltered
     ts_source = types.get(resolved.get("ts", ""), "").upper()
-    if fmt_name == "parquet" and ts_source in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
-        ws.ts_statistics.add(table)  # `ts` is the file's own column: Parquet keeps its min/max
-    else:
-        ws.ts_statistics.discard(table)
+    # `ts` is the file's own column only for a TIMESTAMPTZ source; Parquet keeps its min/max
+    statistics = fmt_name == "parquet" and ts_source in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")
+    ws.in_place[table] = InPlaceView(unfiltered, statistics)
 
 
 def _is_integer(source_type: str) -> bool:

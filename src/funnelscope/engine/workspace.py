@@ -32,6 +32,19 @@ INTERNAL_COLUMNS = ("_key", "_load")  # same as funnelscope.data.ingest.INTERNAL
 
 
 @dataclass(frozen=True)
+class InPlaceView:
+    """A table that is a view over a file analysed in place.
+
+    ``unfiltered``: SQL of the view's projection before it drops rows lacking a required
+    column (a superset of the view). ``ts_statistics``: DuckDB reads ``ts``'s min/max over
+    ``unfiltered`` from the file's statistics (Parquet keeping its own TIMESTAMPTZ column).
+    """
+
+    unfiltered: str
+    ts_statistics: bool
+
+
+@dataclass(frozen=True)
 class TableInfo:
     """A table of the workspace and its row count."""
 
@@ -58,11 +71,7 @@ class Workspace:
             self._con = backend.con if backend.name == "duckdb" else None
         self.path = path
         self.read_only = read_only
-        # in-place views: table -> SQL of the view before it drops rows that lack a required
-        # column (a superset of the view whose min/max DuckDB reads from file statistics)
-        self.unfiltered: dict[str, str] = {}
-        # in-place tables whose unfiltered `ts` min/max DuckDB reads from file statistics
-        self.ts_statistics: set[str] = set()
+        self.in_place: dict[str, InPlaceView] = {}  # tables registered over files in place
         self.config = config or self._read_config() or WorkspaceConfig()
         self._apply_engine_settings()
 

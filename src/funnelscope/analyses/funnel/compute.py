@@ -78,14 +78,11 @@ def run_spark(ws: Workspace, spec: FunnelSpec) -> tuple[Entries, dict]:
     ev = step_events(ws, spec)
     session = ws.backend._session
     df = session.sql(ws.backend.compile(ev))
-    from funnelscope.analyses.funnel.duckdb_feed import entry_mask as entry_steps
-
     by_labels: list[str | None] = []
-    entry_mask = entry_steps(spec)
     by_property = bool(spec.by) and spec.by in ws.events.columns
     if by_property:
         by_labels = sorted(
-            (r[0] for r in df.filter(F.col("mask").bitwiseAND(entry_mask) != 0)
+            (r[0] for r in df.filter(F.col("mask").bitwiseAND(spec.entry_mask) != 0)
              .select("by_value").distinct().collect()),
             key=lambda v: (v is not None, v or ""),
         )
@@ -135,7 +132,7 @@ def run_spark(ws: Workspace, spec: FunnelSpec) -> tuple[Entries, dict]:
     ]).reshape(table.num_rows, k)
     by_value = labels_of(table["entry_row"].to_numpy(), by_labels) if by_property else None
     entries = Entries(table["entity"].to_numpy(), table["level"].to_numpy(), step_ts, by_value)
-    t1 = np.where(step_ts[:, 0] == NOT_REACHED, 0, step_ts[:, 0]) if len(entries) else step_ts[:, 0]
+    t1 = np.where(step_ts[:, 0] == NOT_REACHED, 0, step_ts[:, 0])
     entries = entries.take(np.lexsort([t1, entries.entity]))
     return entries, {"data_start_us": lo, "data_end_us": hi, "entity_codes": "hash63"}
 

@@ -66,6 +66,13 @@ class Entries:
         return frame
 
 
+def reaching(level: np.ndarray, k: int) -> np.ndarray:
+    """Entries reaching at least step j, for j = 1..k (int64, length k); levels above k
+    count as k."""
+    hist = np.bincount(np.clip(np.asarray(level, dtype=np.int64), 0, k), minlength=k + 1)
+    return np.cumsum(hist[::-1])[::-1][1 : k + 1].astype(np.int64)
+
+
 def labels_of(codes: np.ndarray, labels: list) -> np.ndarray:
     """Breakdown labels for the kernel's ``row`` codes (-1 or out of range = None)."""
     lookup = np.array(list(labels) + [None], dtype=object)

@@ -118,8 +118,9 @@ class KernelOutput:
 
     def level_counts(self, n_steps: int) -> np.ndarray:
         """Entries reaching at least step j, for j = 1..n_steps (int64, length n_steps)."""
-        hist = np.bincount(self.level.astype(np.int64), minlength=n_steps + 1)
-        return np.cumsum(hist[::-1])[::-1][1 : n_steps + 1].astype(np.int64)
+        from funnelscope.analyses.funnel.entries import reaching
+
+        return reaching(self.level, n_steps)
 
 
 def kernel_backend() -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 
-from funnelscope.analyses.funnel.spec import FunnelSpec
+from funnelscope.analyses.funnel.spec import FunnelSpec, instant_us
 from funnelscope.engine.timezones import epoch_us
 from funnelscope.errors import SpecError
 
@@ -55,17 +55,13 @@ def condition(t: ir.Table, conds: tuple, what: str) -> ir.BooleanValue:
     return reduce(operator.and_, preds, ibis.literal(True))
 
 
-def entity_column(spec: FunnelSpec) -> str:
-    return spec.entity_column
-
-
 def step_events(ws: Workspace, spec: FunnelSpec, *, all_events: bool | None = None) -> ir.Table:
     """Events relevant to ``spec`` with columns entity, ts, ts_us, mask, excl, event_id, by_value.
 
     Non-step events are kept only in strict mode (they can break a path) unless ``all_events``.
     """
     t = filtered_events(ws, spec)
-    ent = entity_column(spec)
+    ent = spec.entity_column
     step_preds = [
         (t.event == s.event) & condition(t, s.where, f"step {i} ({s.event})")
         for i, s in enumerate(spec.steps, 1)
@@ -98,7 +94,7 @@ def step_events(ws: Workspace, spec: FunnelSpec, *, all_events: bool | None = No
 def filtered_events(ws: Workspace, spec: FunnelSpec) -> ir.Table:
     """The events the funnel analyses: entity present, within start/end, passing ``where``."""
     t = ws.events
-    ent = entity_column(spec)
+    ent = spec.entity_column
     if ent not in t.columns:
         raise SpecError(
             "entity='account' needs an account_id column in the events table.",
@@ -124,9 +120,7 @@ def data_bounds(ws: Workspace, spec: FunnelSpec) -> tuple[int | None, int | None
 
 def bound_us(ws: Workspace, value: str) -> int:
     """A start/end bound as µs since the epoch; a date or naive time is in the reporting zone."""
-    from funnelscope.analyses.funnel.duckdb_feed import parse_instant
-
-    return parse_instant(value, ws.config.timezone)
+    return instant_us(value, ws.config.timezone)
 
 
 def _instant(ws: Workspace, value: str) -> ir.TimestampValue:

@@ -137,15 +137,15 @@ class _StepNamesOnly:
 
     def __init__(self, ws: Any, names: list[str]) -> None:
         self._ws = ws
-        unfiltered = getattr(ws, "unfiltered", {}).get("events")
-        if unfiltered is None:
+        view = getattr(ws, "in_place", {}).get("events")
+        if view is None:
             events = ws.events
             self.events = events.filter(events.event.isin(names))
             return
         # a file in place: its view drops rows lacking user_id, event or ts; the name filter
         # already implies an event, so read the view's projection and test the other two
         # (the view's `event IS NOT NULL` is on the trimmed name: ~0.04 s per 10M events)
-        events = ws.backend.sql(unfiltered)
+        events = ws.backend.sql(view.unfiltered)
         self.events = events.filter(events.event.isin(names), events.user_id.notnull(),
                                     events.ts.notnull())
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from funnelscope.analyses.funnel.entries import NOT_REACHED, Entries
-from funnelscope.analyses.funnel.spec import FunnelSpec
+from funnelscope.analyses.funnel.entries import NOT_REACHED, Entries, reaching
+from funnelscope.analyses.funnel.spec import FunnelSpec, instant_us
 from funnelscope.analyses.result import Result, jsonable
 from funnelscope.analyses.stats import chi_square_2x2, wilson_interval
 from funnelscope.errors import SpecError
@@ -33,17 +33,11 @@ def _quantile(x: np.ndarray, q: float) -> float | None:
     return float(np.quantile(x, q, method="linear")) if len(x) else None
 
 
-def _reaching(level: np.ndarray, k: int) -> list[int]:
-    """Entries reaching at least step j, for j = 1..k."""
-    hist = np.bincount(np.clip(level, 0, k), minlength=k + 1)
-    return [int(x) for x in np.cumsum(hist[::-1])[::-1][1 : k + 1]]
-
-
 def step_table(entries: Entries, spec: FunnelSpec, still_open: np.ndarray) -> list[dict]:
     """One row per step: entities, conversion (+ Wilson 95%), dropped, still converting, times."""
     k = len(spec.steps)
     level = entries.level
-    reach = _reaching(level, k)
+    reach = reaching(level, k).tolist()
     rows = []
     first = reach[0]
     prev = first
@@ -102,7 +96,7 @@ def group_table(entries: Entries, spec: FunnelSpec) -> list[dict]:
         lo, hi = wilson_interval(conv, n)
         chi2, p = chi_square_2x2(conv, n - conv, total_conv - conv, (total_n - n) - (total_conv - conv))
         row: dict[str, Any] = {"group": name, "entities": n}
-        for j, reached in enumerate(_reaching(lv, k), 1):
+        for j, reached in enumerate(reaching(lv, k).tolist(), 1):
             row[f"step_{j}"] = reached
         row.update({"conversion": conv / n if n else None, "ci_low": lo, "ci_high": hi,
                     "chi2": chi2, "p_value": p})
@@ -135,7 +129,7 @@ def period_table(entries: Entries, spec: FunnelSpec, tz: str) -> list[dict]:
         conv = int((lv >= k).sum())
         lo, hi = wilson_interval(conv, n)
         row: dict[str, Any] = {"period": p.strftime("%Y-%m-%d"), "entities": n}
-        for j, reached in enumerate(_reaching(lv, k), 1):
+        for j, reached in enumerate(reaching(lv, k).tolist(), 1):
             row[f"step_{j}"] = reached
         row.update({"conversion": conv / n, "ci_low": lo, "ci_high": hi})
         rows.append(row)
@@ -188,10 +182,7 @@ class FunnelResult(Result):
 
     def records(self, name: str = "steps") -> list[dict]:
         """Table ``name`` as a list of plain records (no pandas)."""
-        tables = self.tables
-        if isinstance(tables, RecordTables):
-            return tables.records(name)
-        return tables[name].to_dict(orient="records") if name in tables else []
+        return self.tables.records(name)
 
     @property
     def steps(self) -> pd.DataFrame:
@@ -275,9 +266,7 @@ def build_result(ws: Workspace, spec: FunnelSpec, entries: Entries, meta: dict) 
     k = len(spec.steps)
     end_us = meta.get("data_end_us")
     if spec.end:
-        from funnelscope.analyses.funnel.duckdb_feed import parse_instant
-
-        end_us = parse_instant(spec.end, ws.config.timezone)
+        end_us = instant_us(spec.end, ws.config.timezone)
         if meta.get("data_end_us") is not None:
             end_us = min(end_us, meta["data_end_us"])
     if spec.censor and end_us is not None and len(entries):

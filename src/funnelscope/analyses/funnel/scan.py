@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from funnelscope.analyses.funnel.kernel import KernelOutput, KernelSpec, run_kernel
-from funnelscope.sqlsafe import ident, literal
+from funnelscope.sqlsafe import ident
 
 DEFAULT_BATCH_ROWS = 1 << 20
 _DONE = object()
@@ -49,9 +49,12 @@ class EntityCode:
     expr: str
 
 
-def entity_code_expr(column: str, kind: str) -> str:
-    """The SQL expression for ``column`` coded as ``kind`` (see :class:`EntityCode`)."""
-    col = ident(column)
+def entity_code_expr(column: str, kind: str, qualifier: str = "") -> str:
+    """The SQL expression for ``column`` coded as ``kind`` (see :class:`EntityCode`).
+
+    ``qualifier``: a relation alias the column is read from (``"fs_ev."``), or nothing.
+    """
+    col = qualifier + ident(column)
     if kind == "integer":
         return f"CAST({col} AS BIGINT)"
     if kind == "hash":
@@ -61,8 +64,8 @@ def entity_code_expr(column: str, kind: str) -> str:
     raise ValueError(f"unknown entity code kind {kind!r}")
 
 
-_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT",
-                  "UINTEGER"}
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT",
+                 "UINTEGER"}  # DuckDB types that fit int64: such ids are their own entity code
 
 
 def choose_entity_code(con, source_sql: str, column: str) -> EntityCode:
@@ -76,7 +79,7 @@ def choose_entity_code(con, source_sql: str, column: str) -> EntityCode:
     # col is quoted by ident(); source_sql is SQL the caller built from quoted parts
     rel = con.sql(f"SELECT {col} FROM ({source_sql}) AS src LIMIT 0")  # noqa: S608
     dtype = str(rel.types[0]).upper()
-    if dtype in _INTEGER_TYPES:
+    if dtype in INTEGER_TYPES:
         return EntityCode("integer", entity_code_expr(column, "integer"))
     hashed = entity_code_expr(column, "hash")
     ids, codes = con.sql(
@@ -85,30 +88,6 @@ def choose_entity_code(con, source_sql: str, column: str) -> EntityCode:
     if ids == codes:
         return EntityCode("hash", hashed)
     return EntityCode("dense", entity_code_expr(column, "dense"))
-
-
-def plain_steps_query(source_sql: str, entity_expr: str, ts_column: str, event_column: str,
-                      steps: list[str]) -> str:
-    """The kernel feed for steps that are plain event names (SQL text).
-
-    Filters and computes ``mask`` with one hash join against a small ``VALUES`` table of the
-    distinct step names (a name used by several steps gets all their bits), which DuckDB
-    runs about 30 % cheaper than ``WHERE event IN (...)`` plus a ``CASE`` for the mask
-    (measured: 0.41-0.48 vs 0.60-0.67 CPU-seconds for 10M events). Names are quoted
-    literals (bound parameters in the ``VALUES`` list make DuckDB plan the join badly:
-    measured 6 s instead of 0.14 s); ``entity_expr`` is SQL from :func:`entity_code_expr`;
-    ``ts_column`` must be a µs TIMESTAMP/TIMESTAMPTZ or BIGINT column.
-    """
-    masks: dict[str, int] = {}
-    for j, name in enumerate(steps):
-        masks[name] = masks.get(name, 0) | (1 << j)
-    values = ", ".join(f"({literal(name)}, {mask})" for name, mask in masks.items())
-    return (
-        f"SELECT {entity_expr} AS entity, src.{ident(ts_column)} AS ts, "  # noqa: S608
-        f"CAST(fs_steps.mask AS UINTEGER) AS mask FROM ({source_sql}) AS src "
-        f"JOIN (VALUES {values}) AS fs_steps(name, mask) ON src.{ident(event_column)} = "
-        "fs_steps.name"
-    )
 
 
 class ReleasingBatches:

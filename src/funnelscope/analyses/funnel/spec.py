@@ -7,7 +7,7 @@ The exact semantics are in docs/funnels.md. A spec holds no data and runs nowher
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from funnelscope.durations import describe, to_microseconds
@@ -203,6 +203,12 @@ class FunnelSpec:
         return "user_id" if self.entity == "user" else "account_id"
 
     @property
+    def entry_mask(self) -> int:
+        """Steps whose events can be an entry (carry the `by` value): step 1, or any step in
+        any mode; bit j-1 stands for step j."""
+        return (1 << len(self.steps)) - 1 if self.mode == "any" else 1
+
+    @property
     def step_names(self) -> list[str]:
         """Display names, made unique (view, view #2) when an event repeats."""
         seen: dict[str, int] = {}
@@ -226,6 +232,26 @@ class FunnelSpec:
             "where": [list(c) for c in self.where], "period": self.period, "start": self.start,
             "end": self.end, "first_time": self.first_time, "censor": self.censor,
         }
+
+
+def instant_us(value: str, timezone: str) -> int:
+    """A start/end bound as µs since the epoch; a date or naive time is in ``timezone``."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        ts = datetime.fromisoformat(str(value).strip())
+    except ValueError:  # other spellings pandas understands ("2024/01/05", "5 Jan 2024")
+        import pandas as pd
+
+        try:
+            ts = pd.Timestamp(value).to_pydatetime()
+        except (ValueError, TypeError):
+            raise SpecError(f"cannot read time {value!r}.",
+                            hint="Use YYYY-MM-DD or an ISO time.") from None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=ZoneInfo(timezone))
+    delta = ts - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def make_spec(
