@@ -138,8 +138,8 @@ def _connect(threads: int, memory_limit: str | None):
 def _kernel_counts(ws) -> list[int]:
     """The product's DuckDB path on ``ws``: SQL feed -> DuckDB's parallel Arrow -> C kernel."""
     from funnelscope.analyses.funnel import duckdb_feed as feed
-    from funnelscope.analyses.funnel.compute import kernel_spec
     from funnelscope.analyses.funnel.kernel import run_kernel
+    from funnelscope.analyses.funnel.run import kernel_spec
     from funnelscope.analyses.funnel.scan import fetch_batches
     from funnelscope.analyses.funnel.spec import make_spec
 
@@ -314,9 +314,9 @@ def child(method: str, path: str, threads: int, memory_limit: str | None = None)
     if method in ("kernel", "result", "kernel-ws"):
         import duckdb  # noqa: F401
 
-        import funnelscope.analyses.funnel.compute  # noqa: F401
         import funnelscope.analyses.funnel.duckdb_feed  # noqa: F401
         import funnelscope.analyses.funnel.result  # noqa: F401
+        import funnelscope.analyses.funnel.run  # noqa: F401
     elif method.startswith("chdb"):
         import chdb  # noqa: F401
         import pyarrow.parquet  # noqa: F401

@@ -5,8 +5,8 @@
 """
 
 from funnelscope.analyses.funnel.spec import exclusion, step
-from funnelscope.engine.workspace import Workspace, connect
 from funnelscope.errors import FunnelscopeError
+from funnelscope.workspace import Workspace, connect
 
 __version__ = "0.1.0"
 __all__ = ["FunnelscopeError", "Workspace", "__version__", "connect", "exclusion", "step"]

@@ -45,7 +45,7 @@ from funnelscope.analyses.result import Result
 from funnelscope.errors import ConfigError
 
 if TYPE_CHECKING:
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 FILENAME = "funnelscope.yml"
 TOP_LEVEL = ("timezone", "funnels", "segments", "pipelines", "metrics")

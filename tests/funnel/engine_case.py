@@ -51,7 +51,7 @@ def workspace_with(events: list[OEvent], backend_factory=None, backend: str = "d
 
 def engine_levels(result) -> dict[str, int]:
     """entity id -> level from a FunnelResult's entries (uniques)."""
-    from funnelscope.analyses.funnel.compute import entity_ids
+    from funnelscope.analyses.funnel.run import entity_ids
 
     entries = result.entries
     ids = entity_ids(result.workspace, result.spec, entries["entity"].to_numpy(), result.meta)

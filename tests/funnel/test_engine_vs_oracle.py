@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import funnelscope as fs
-from funnelscope.analyses.funnel.compute import entity_ids
+from funnelscope.analyses.funnel.run import entity_ids
 
 from .engine_case import engine_levels, events_frame, spec_args, workspace_with
 from .oracle import OEvent, OStep, funnel_entries, funnel_levels

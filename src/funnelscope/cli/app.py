@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 
 COMMAND_MODULES = (
-    "load", "tables", "demo", "funnel", "pipeline", "retention", "value", "report", "serve",
+    "load", "tables", "events", "demo", "funnel", "pipeline", "retention", "value", "report", "serve",
 )
 
 

@@ -31,7 +31,7 @@ from funnelscope.errors import BackendNotSupported, InputError
 from funnelscope.sqlsafe import ident, literal
 
 if TYPE_CHECKING:
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 _READERS = {
     "csv": "read_csv({path}, header = true, auto_detect = true)",

@@ -15,7 +15,7 @@ import ibis.expr.datatypes as dt
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 
 @ibis.udf.scalar.builtin(name="timezone")

@@ -20,12 +20,12 @@ ANALYSES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "activity": ("funnelscope.analyses.retention", "activity", ("events",)),
     "churn": ("funnelscope.analyses.retention", "churn", ("events",)),
     "aarrr": ("funnelscope.analyses.retention", "aarrr", ("events",)),
-    "rfm": ("funnelscope.analyses.value.workspace", "rfm", ("orders",)),
-    "clusters": ("funnelscope.analyses.value.workspace", "clusters", ("orders",)),
-    "clv": ("funnelscope.analyses.value.workspace", "clv", ("orders",)),
-    "acquisition": ("funnelscope.analyses.value.workspace", "acquisition",
+    "rfm": ("funnelscope.analyses.value.run", "rfm", ("orders",)),
+    "clusters": ("funnelscope.analyses.value.run", "clusters", ("orders",)),
+    "clv": ("funnelscope.analyses.value.run", "clv", ("orders",)),
+    "acquisition": ("funnelscope.analyses.value.run", "acquisition",
                     ("spend", "customers")),
-    "churn_risk": ("funnelscope.analyses.value.workspace", "churn_risk", ("orders",)),
+    "churn_risk": ("funnelscope.analyses.value.run", "churn_risk", ("orders",)),
     "pipeline": ("funnelscope.analyses.pipeline", "pipeline", ("deals",)),
 }
 

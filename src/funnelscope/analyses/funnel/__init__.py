@@ -7,6 +7,6 @@ __all__ = ["Exclusion", "FunnelSpec", "Step", "exclusion", "funnel", "make_spec"
 
 def funnel(ws, steps, window="7d", **options):
     """Run a funnel on workspace ``ws``; see :meth:`funnelscope.Workspace.funnel`."""
-    from funnelscope.analyses.funnel.compute import run
+    from funnelscope.analyses.funnel.run import run
 
     return run(ws, make_spec(steps, window, **options))

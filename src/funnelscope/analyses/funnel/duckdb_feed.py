@@ -30,7 +30,7 @@ from funnelscope.errors import SpecError
 from funnelscope.sqlsafe import ident, literal
 
 if TYPE_CHECKING:
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 _COMPARE = {"=": "=", "==": "=", "!=": "<>", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 _MICROSECOND_TIMES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP"}

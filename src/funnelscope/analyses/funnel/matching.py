@@ -21,7 +21,7 @@ from funnelscope.errors import SpecError
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 _OPS = {
     "=": operator.eq, "==": operator.eq, "!=": operator.ne, ">": operator.gt,

@@ -53,7 +53,7 @@ from funnelscope.errors import BackendNotSupported
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 
 def supports(spec: FunnelSpec) -> bool:

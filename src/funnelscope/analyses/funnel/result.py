@@ -23,7 +23,7 @@ from funnelscope.errors import SpecError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 OTHER = "other"
 NO_VALUE = "(none)"
@@ -210,7 +210,7 @@ class FunnelResult(Result):
         raise SpecError(f"unknown step {step!r}.", hint=f"Steps: {', '.join(names)} (or 1..{len(names)}).")
 
     def _ids(self, mask: np.ndarray) -> list:
-        from funnelscope.analyses.funnel.compute import entity_ids
+        from funnelscope.analyses.funnel.run import entity_ids
 
         codes = np.unique(self.paths.entity[mask])
         ids = entity_ids(self.workspace, self.spec, codes, self.meta)

@@ -25,7 +25,7 @@ from funnelscope.analyses.pipeline.result import PipelineResult
 from funnelscope.analyses.pipeline.spec import PipelineSpec, make_spec
 
 if TYPE_CHECKING:
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 __all__ = ["BacktestResult", "ForecastResult", "PipelineResult", "PipelineSpec", "pipeline",
            "run"]

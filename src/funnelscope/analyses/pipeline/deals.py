@@ -29,7 +29,7 @@ from funnelscope.errors import SpecError
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 ATTRIBUTES = ("owner", "team", "product")
 STAGE_SLOTS = 128  # key = ts_us * STAGE_SLOTS + stage index: unique per deal, orders entries

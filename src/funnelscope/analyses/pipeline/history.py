@@ -17,7 +17,7 @@ from funnelscope.analyses.pipeline.periods import US_PER_DAY, bounds, period_of
 from funnelscope.analyses.pipeline.spec import PipelineSpec
 
 if TYPE_CHECKING:
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 MIN_STEP_US = 7 * US_PER_DAY
 MAX_SNAPSHOTS = 200

@@ -50,7 +50,7 @@ from funnelscope.errors import SpecError
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 DAY_US = 86_400_000_000
 

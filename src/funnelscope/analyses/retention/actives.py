@@ -41,7 +41,7 @@ from funnelscope.engine.timezones import local_time
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 ROLLING = (7, 30)
 

@@ -39,7 +39,7 @@ from funnelscope.engine.timezones import local_time
 from funnelscope.errors import MissingTableError, SpecError
 
 if TYPE_CHECKING:
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 RATE_NAMES = {"valid_lead": "valid_lead_rate", "contacted": "contact_rate",
               "opportunity": "opportunity_rate", "paid": "win_rate", "renewal": "renewal_rate"}

@@ -46,7 +46,7 @@ from funnelscope.analyses.retention.spec import RetentionSpec, bracket_label, re
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 
 def retention(

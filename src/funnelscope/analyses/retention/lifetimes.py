@@ -54,7 +54,7 @@ from funnelscope.engine.timezones import local_time
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 SURVIVAL_POINTS = (7, 30, 90, 180, 365)
 

@@ -25,7 +25,7 @@ from funnelscope.errors import SpecError
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 PERIODS = ("day", "week", "month")
 EPOCH = date(1970, 1, 1)

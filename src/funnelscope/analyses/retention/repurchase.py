@@ -21,7 +21,7 @@ from funnelscope.engine.timezones import epoch_us
 
 if TYPE_CHECKING:
     from funnelscope.analyses.retention.spec import ActivitySpec
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 DAY_US = 86_400_000_000
 

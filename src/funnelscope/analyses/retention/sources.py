@@ -18,7 +18,7 @@ from funnelscope.errors import InputError, SpecError
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 #: ``start="signup"`` means the customers table's sign-up time when it has one (see resolve_start).
 SIGNUP = "signup"

@@ -50,7 +50,7 @@ from funnelscope.analyses.value.historical import (
     revenue_to_date,
 )
 from funnelscope.analyses.value.holdout import HoldoutComparison, holdout_comparison
-from funnelscope.analyses.value.reports import (
+from funnelscope.analyses.value.result import (
     AcquisitionReport,
     ChurnRiskReport,
     ClusterReport,
@@ -66,8 +66,17 @@ from funnelscope.analyses.value.rfm import (
     segment_summary,
 )
 from funnelscope.analyses.value.rfm_segments import DEFAULT_SEGMENTS
+
+# Workspace analyses last: their names shadow the modules rfm, clusters, clv, churn_risk.
+from funnelscope.analyses.value.run import (
+    acquisition,
+    churn_risk,
+    clusters,
+    clv,
+    rfm,
+)
 from funnelscope.analyses.value.segments import SEGMENTS_TABLE, save_segments, saved_segments
-from funnelscope.analyses.value.specs import (
+from funnelscope.analyses.value.spec import (
     AcquisitionSpec,
     ChurnRiskSpec,
     ClusterSpec,
@@ -80,15 +89,6 @@ from funnelscope.analyses.value.summary import (
     customer_summary,
 )
 from funnelscope.analyses.value.tiers import TIERS, quartile_tiers
-
-# Workspace analyses last: their names shadow the modules rfm, clusters, clv, churn_risk.
-from funnelscope.analyses.value.workspace import (
-    acquisition,
-    churn_risk,
-    clusters,
-    clv,
-    rfm,
-)
 
 __all__ = [
     "DEFAULT_SEGMENTS",

@@ -22,7 +22,7 @@ from funnelscope.errors import InputError, WorkspaceError
 from funnelscope.sqlsafe import ident
 
 if TYPE_CHECKING:
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 SEGMENTS_TABLE = "segments"
 _STAGING = "__fs_new_segments"

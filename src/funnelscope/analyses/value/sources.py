@@ -27,7 +27,7 @@ from funnelscope.errors import InputError, MissingColumnsError
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 
 def _day_literal(day: pd.Timestamp):

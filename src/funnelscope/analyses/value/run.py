@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from funnelscope.analyses.value import sources
-from funnelscope.analyses.value.reports import (
+from funnelscope.analyses.value.result import (
     AcquisitionReport,
     ChurnRiskReport,
     ClusterReport,
@@ -28,7 +28,7 @@ from funnelscope.analyses.value.reports import (
     RFMReport,
 )
 from funnelscope.analyses.value.segments import save_segments
-from funnelscope.analyses.value.specs import (
+from funnelscope.analyses.value.spec import (
     AcquisitionSpec,
     ChurnRiskSpec,
     ClusterSpec,
@@ -38,7 +38,7 @@ from funnelscope.analyses.value.specs import (
 from funnelscope.errors import InputError, MissingTableError, SpecError
 
 if TYPE_CHECKING:
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 
 def _day(value: str | None) -> pd.Timestamp | None:

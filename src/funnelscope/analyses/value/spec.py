@@ -2,7 +2,7 @@
 
 Dates are calendar days in the workspace's reporting time zone, kept as ISO strings
 (``"1997-09-30"``); None means "from the data" (documented per spec). A spec holds no data;
-:mod:`funnelscope.analyses.value.workspace` evaluates it. Invalid settings raise
+:mod:`funnelscope.analyses.value.run` evaluates it. Invalid settings raise
 :class:`funnelscope.errors.SpecError` saying which setting and what to use instead.
 """
 

@@ -27,7 +27,7 @@ from funnelscope.errors import SpecError
 
 if TYPE_CHECKING:
     from funnelscope.analyses.funnel.result import FunnelResult
-    from funnelscope.engine.workspace import Workspace
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 ENTITY_TABLES = ("customers", "segments")  # where a `by` that is not an event property is looked up
 BATCH_ROWS = 1 << 20
