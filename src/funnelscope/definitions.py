@@ -27,8 +27,9 @@ or is given with ``--config``. It declares, by name::
         measure: amount
         aggregation: sum               # count | count_distinct | sum | mean | median | min | max
         dimension: month               # day | week | month, a column, or customers.<column>
-        where: {currency: CNY}
+        where: {currency: CNY}         # also [">", 100], ["!=", ads], ["in", [a, b]], ["is null"]
 
+List-typed keys (steps, breakdowns, exclude, stages...) must be YAML lists, never text.
 Every error names the file, the line and column, what is wrong and what to write instead:
 ``funnelscope.yml:7:11: funnels.checkout.mode: unknown mode 'strictt'. Use one of: ordered,
 strict, any.`` Loading never touches data; names are checked against a workspace when used.
@@ -83,8 +84,16 @@ class UnknownDefinition(ConfigError):
 
 
 # ----- YAML with positions ------------------------------------------------------------------
+MAX_VALUES = 100_000  # values after expanding aliases; a few hundred is typical
+MAX_DEPTH = 64        # nesting of mappings and lists
+
+
 class _Doc:
-    """Plain Python values of a YAML document plus the position of every value by path."""
+    """Plain Python values of a YAML document plus the position of every value by path.
+
+    Aliases are expanded; one that contains itself, more than ``MAX_VALUES`` values after
+    expansion (an alias bomb) or nesting deeper than ``MAX_DEPTH`` is refused at its line.
+    """
 
     def __init__(self, source: str, text: str) -> None:
         import yaml
@@ -93,6 +102,11 @@ class _Doc:
         self.where: dict[tuple, tuple[int, int]] = {}
         self.keys: dict[tuple, tuple[int, int]] = {}
         self.collections: set[tuple] = set()
+        self._stack: list[tuple[Any, tuple]] = []  # collections being converted, outermost first
+        self._open: set[int] = set()  # their ids
+        self._seen: set[int] = set()  # ids of every collection converted so far
+        self._repeated: set[int] = set()  # ... and of those converted again (alias uses)
+        self._count = 0
         try:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
@@ -103,21 +117,65 @@ class _Doc:
             ) from None
         except yaml.YAMLError as exc:
             raise DefinitionsError(f"not valid YAML: {exc}.", source=source) from None
-        self.value = {} if node is None else self._convert(node, ())
+        except RecursionError:
+            line, col = _too_deep(text)
+            raise DefinitionsError(f"lists and mappings are nested more than {MAX_DEPTH} "
+                                   "levels deep.", source=source, line=line, column=col,
+                                   hint="Flatten the value.") from None
+        self._loader = yaml.SafeLoader("")
+        try:
+            self.value = {} if node is None else self._convert(node, ())
+        finally:
+            self._loader.dispose()
+
+    def _refuse(self, node: Any, path: tuple, message: str, hint: str,
+                use: bool = False) -> None:
+        """Raise at ``node``; ``use``: at where ``path`` is written (an alias's use), if known."""
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        if use and path in self.keys:
+            line, col = self.keys[path]
+        elif use and path and path[:-1] in self.where:
+            line, col = self.where[path[:-1]]
+        where = f"{self.name(path)}: " if path else ""
+        raise DefinitionsError(where + message, source=self.source, line=line, column=col,
+                               hint=hint)
 
     def _convert(self, node: Any, path: tuple) -> Any:
         import yaml
 
+        self._count += 1
+        if self._count > MAX_VALUES:
+            # name the outermost alias being expanded: the first repeated collection
+            at, at_path = next(((n, p) for n, p in self._stack if id(n) in self._repeated),
+                               (node, path))
+            self._refuse(at, at_path, f"the file expands to more than {MAX_VALUES:,} values "
+                         "through aliases (*name) that repeat other aliases.",
+                         "Write the values out, or reuse anchors (&name) without nesting them.",
+                         use=True)
         self.where[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
-            self.collections.add(path)
-        if isinstance(node, yaml.MappingNode):
+        if not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            return self._loader.construct_object(node, deep=True)
+        if id(node) in self._open:
+            self._refuse(node, path, "an alias (*name) refers to a list or mapping that "
+                         "contains the alias itself, so it never ends.",
+                         "Write the value out instead of the alias.", use=True)
+        if len(self._open) >= MAX_DEPTH:
+            self._refuse(node, path, f"lists and mappings are nested more than {MAX_DEPTH} "
+                         "levels deep.", "Flatten the value.")
+        self.collections.add(path)
+        if id(node) in self._seen:
+            self._repeated.add(id(node))
+        self._seen.add(id(node))
+        self._open.add(id(node))
+        self._stack.append((node, path))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self._convert(v, path + (i,)) for i, v in enumerate(node.value)]
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
-                    raise DefinitionsError(
-                        "keys must be plain names.", source=self.source,
-                        line=key_node.start_mark.line + 1, column=key_node.start_mark.column + 1)
+                    self._refuse(key_node, path, "keys must be plain names.",
+                                 "Write name: value.")
                 key = key_node.value
                 self.keys[path + (key,)] = (key_node.start_mark.line + 1,
                                             key_node.start_mark.column + 1)
@@ -128,13 +186,9 @@ class _Doc:
                         hint="Keep one of them.")
                 out[key] = self._convert(value_node, path + (key,))
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self._convert(v, path + (i,)) for i, v in enumerate(node.value)]
-        loader = yaml.SafeLoader("")
-        try:
-            return loader.construct_object(node, deep=True)
         finally:
-            loader.dispose()
+            self._open.discard(id(node))
+            self._stack.pop()
 
     @staticmethod
     def name(path: tuple) -> str:
@@ -155,6 +209,24 @@ class _Doc:
         line, col = self.keys[path] if at_key and path in self.keys else self.position(path)
         raise DefinitionsError(f"{self.name(path)}: {message}" if path else message,
                                source=self.source, line=line, column=col, hint=hint)
+
+
+def _too_deep(text: str) -> tuple[int | None, int | None]:
+    """Line and column (1-based) where ``text`` first nests deeper than MAX_DEPTH."""
+    import yaml
+
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return event.start_mark.line + 1, event.start_mark.column + 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return None, None
 
 
 # ----- definitions ---------------------------------------------------------------------------
@@ -232,7 +304,8 @@ class MetricDefinition:
 
     dimension: None (one number), day | week | month (of the table's time column in the
     reporting time zone), a column of the table, or ``customers.<column>`` (joined on user_id).
-    where: column -> value (or list of values) filters, all must hold.
+    where: column -> condition, all must hold; the grammar of funnel ``where`` (a value, a
+    list of values, ``[">", 100]``, ``["in", [a, b]]``, ``["is null"]``; docs/report.md).
     """
 
     name: str
@@ -253,15 +326,18 @@ class MetricDefinition:
         """The Ibis expression computing the metric (columns ``dimension``, ``value``)."""
         import ibis
 
+        from funnelscope.analyses.funnel.matching import condition
+        from funnelscope.analyses.funnel.spec import parse_where
+
         t = ws.table(self.table)
         for column in [*self.where, *([self.measure] if self.measure else [])]:
             if column not in t.columns:
                 raise ConfigError(
                     f"metric {self.name!r}: the {self.table} table has no column {column!r}.",
                     hint=f"Columns: {', '.join(t.columns)}.")
-        for column, value in self.where.items():
-            values = value if isinstance(value, list) else [value]
-            t = t.filter(t[column].isin(values))
+        conds = parse_where(self.where, f"metric {self.name!r}")
+        if conds:
+            t = t.filter(condition(t, conds, f"metric {self.name!r}"))
         dim = None
         if self.dimension in TIME_DIMENSIONS:
             from funnelscope.engine.timezones import local_time
@@ -409,14 +485,44 @@ def _choice(doc: _Doc, value: Any, path: tuple, what: str, allowed: tuple, defau
     return value
 
 
-def _names(doc: _Doc, value: Any, path: tuple) -> tuple[str, ...]:
+def _example(key: Any, value: Any, fallback: str) -> str:
+    """``key: [a, b]`` from a comma-separated string, for "write this instead" hints."""
+    items = [v.strip() for v in str(value).split(",") if v.strip()] if isinstance(value, str) \
+        else []
+    return f"{key}: [{', '.join(items) or fallback}]"
+
+
+def _list(doc: _Doc, value: Any, path: tuple, fallback: str) -> list:
+    """``value`` when it is a YAML list; text (``view, pay``) is refused, not split."""
+    if not isinstance(value, list):
+        got = f"the text {value!r}" if isinstance(value, str) else type(value).__name__
+        doc.fail(path, f"must be a list, got {got}.",
+                 hint=f"Write it as a list: {_example(path[-1], value, fallback)}")
+    return value
+
+
+def _names(doc: _Doc, value: Any, path: tuple, fallback: str) -> tuple[str, ...]:
     if value is None:
         return ()
-    if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, list):
-        doc.fail(path, "must be a list of names.")
+    value = _list(doc, value, path, fallback)
     return tuple(_text(doc, v, path + (i,), required=True) for i, v in enumerate(value))
+
+
+def _where(doc: _Doc, value: Any, path: tuple, what: str) -> dict | None:
+    """Check a ``where`` mapping condition by condition (grammar: spec.condition_of)."""
+    from funnelscope.analyses.funnel.spec import condition_of
+    from funnelscope.errors import SpecError
+
+    if value is None:
+        return None
+    _mapping(doc, value, path, "property -> condition")
+    for prop, cond in value.items():
+        try:
+            condition_of(prop, cond, what)
+        except SpecError as exc:
+            message = exc.message.removeprefix(f"{what}: {prop}: ")
+            doc.fail(path + (prop,), message, hint=exc.hint)
+    return value
 
 
 def _funnel(doc: _Doc, name: str, item: Any, path: tuple) -> FunnelDefinition:
@@ -427,15 +533,16 @@ def _funnel(doc: _Doc, name: str, item: Any, path: tuple) -> FunnelDefinition:
     item = _mapping(doc, item, path, "funnel settings (steps, window, mode...)")
     _known(doc, item, path, FUNNEL_KEYS)
     steps = item.get("steps")
-    if isinstance(steps, str):
-        steps = [s.strip() for s in steps.split(",") if s.strip()]
-    if not isinstance(steps, list) or not steps:
+    if steps is not None:
+        _list(doc, steps, path + ("steps",), "view, add_to_cart, pay")
+    if not steps:
         doc.fail(path + ("steps",), "needs a list of at least one step (event names in order).",
                  hint="e.g. steps: [view, add_to_cart, pay]")
     for i, s in enumerate(steps):
         if isinstance(s, dict):
             _known(doc, s, path + ("steps", i), ("event", "where", "within", "label"))
             _text(doc, s.get("event"), path + ("steps", i, "event"), required=True)
+            _where(doc, s.get("where"), path + ("steps", i, "where"), "where")
         elif not isinstance(s, str) or not s.strip():
             doc.fail(path + ("steps", i), f"a step is an event name or a mapping with event:, got {s!r}.")
     window = str(item.get("window", "7d"))
@@ -446,17 +553,14 @@ def _funnel(doc: _Doc, name: str, item: Any, path: tuple) -> FunnelDefinition:
     first_time = item.get("first_time", False)
     if not isinstance(first_time, bool):
         doc.fail(path + ("first_time",), "must be true or false.")
-    where = item.get("where")
-    if where is not None:
-        _mapping(doc, where, path + ("where",), "property -> condition")
-    exclude = item.get("exclude") or []
-    if not isinstance(exclude, list):
-        doc.fail(path + ("exclude",), "must be a list of events (or [event, from_step, to_step]).")
+    where = _where(doc, item.get("where"), path + ("where",), "where")
+    exclude = item.get("exclude")
+    exclude = [] if exclude is None else _list(doc, exclude, path + ("exclude",), "refund")
     definition = FunnelDefinition(
         name=name, steps=tuple(s.strip() if isinstance(s, str) else s for s in steps),
         window=window,
         mode=_choice(doc, item.get("mode"), path + ("mode",), "mode", MODES, "ordered"),
-        breakdowns=_names(doc, item.get("breakdowns"), path + ("breakdowns",)),
+        breakdowns=_names(doc, item.get("breakdowns"), path + ("breakdowns",), "channel"),
         period=_choice(doc, item.get("period"), path + ("period",), "period", PERIODS, None),
         count=_choice(doc, item.get("count"), path + ("count",), "count", COUNTS, "uniques"),
         entity=_choice(doc, item.get("entity"), path + ("entity",), "entity", ENTITIES, "user"),
@@ -490,7 +594,7 @@ def _segment(doc: _Doc, name: str, item: Any, path: tuple) -> SegmentDefinition:
             doc.fail(path + (key,), f"must be a whole number >= 1, got {options[key]!r}.")
     for key in ("features", "funnel_steps"):
         if key in options:
-            options[key] = list(_names(doc, options[key], path + (key,)))
+            options[key] = list(_names(doc, options[key], path + (key,), "a, b"))
     return SegmentDefinition(name=name, kind=kind, column=column, options=options,
                              description=_text(doc, item.get("description"), path + ("description",)),
                              line=doc.position(path)[0])
@@ -500,6 +604,8 @@ def _pipeline(doc: _Doc, name: str, item: Any, path: tuple) -> PipelineDefinitio
     item = _mapping(doc, item, path, "pipeline settings (stages, win_stage, controllability)")
     _known(doc, item, path, PIPELINE_KEYS)
     raw = item.get("stages")
+    if raw is not None:
+        _list(doc, raw, path + ("stages",), "lead, won")
     if not isinstance(raw, list) or len(raw) < 2:
         doc.fail(path + ("stages",), "needs a list of at least two stage names, in order.")
     stages: list[str] = []
@@ -545,8 +651,7 @@ def _metric(doc: _Doc, name: str, item: Any, path: tuple) -> MetricDefinition:
     aggregation = _choice(doc, item.get("aggregation"), path + ("aggregation",), "aggregation",
                           AGGREGATIONS, "count")
     measure = _text(doc, item.get("measure"), path + ("measure",), required=aggregation != "count")
-    where = item.get("where") or {}
-    _mapping(doc, where, path + ("where",), "column -> value")
+    where = _where(doc, item.get("where"), path + ("where",), "where") or {}
     return MetricDefinition(name=name, table=table, aggregation=aggregation, measure=measure,
                             dimension=_text(doc, item.get("dimension"), path + ("dimension",)),
                             where=dict(where),

@@ -14,13 +14,28 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from funnelscope.errors import ConfigError
+
+
+class UnsafeSQLText(ConfigError, ValueError):
+    """A name or value that cannot be written in SQL (a NUL character, an empty name).
+
+    A ConfigError, so the CLI exits 2 and the API answers 400 with the one error shape; also a
+    ValueError, as before.
+    """
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 60 else text[:60] + "…")
+
 
 def ident(name: str, dialect: str = "duckdb") -> str:
     """Return ``name`` as a double-quoted SQL identifier, safe for any content."""
     if not isinstance(name, str) or name == "":
-        raise ValueError(f"identifier must be a non-empty string, got {name!r}")
+        raise UnsafeSQLText(f"a name must be a non-empty string, got {name!r}.")
     if "\x00" in name:
-        raise ValueError(f"identifier must not contain a NUL character, got {name!r}")
+        raise UnsafeSQLText(f"a name must not contain a NUL character (\\x00), got {_shown(name)}.",
+                            hint="Remove the NUL character (%00 in a URL).")
     if dialect == "duckdb":
         return '"' + name.replace('"', '""') + '"'
     import sqlglot.expressions as exp
@@ -43,7 +58,8 @@ def literal(value: Any, dialect: str = "duckdb") -> str:
             return f"CAST('{value!r}' AS DOUBLE)"  # nan, inf, -inf
         text = str(value)
         if "\x00" in text:
-            raise ValueError("a SQL string value must not contain a NUL character")
+            raise UnsafeSQLText(f"a value must not contain a NUL character (\\x00), got {_shown(text)}.",
+                                hint="Remove the NUL character (%00 in a URL).")
         return "'" + text.replace("'", "''") + "'"
     import sqlglot.expressions as exp
 

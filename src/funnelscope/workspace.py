@@ -20,83 +20,77 @@ from funnelscope.errors import ConfigError, WorkspaceError
 class Workspace(WorkspaceBase):
     """Canonical tables on one engine, and the analyses over them. Create with :func:`connect`."""
 
-    # ----- analyses (each lives in funnelscope.analyses.<name>) ------------------------------
-    def funnel(self, steps: Any, window: Any = "7d", **options: Any):
-        """Conversion funnel over ``steps`` within ``window``: a :class:`FunnelResult`.
+    def events_summary(self, limit: int | None = None):
+        """Event names with users, events and first/last time seen, most users first."""
+        from funnelscope.analyses.event_names import event_counts
 
-        ``steps``: event names or ``fs.step(event, where=..., within=...)``. Options: ``mode``
-        (ordered | strict | any), ``by``, ``entity`` (user | account), ``count`` (uniques |
-        totals), ``exclude``, ``where``, ``period`` (day | week | month), ``start``, ``end``,
-        ``first_time``, ``censor``. Exact semantics: docs/funnels.md.
+        return event_counts(self, limit=limit)
 
-        >>> ws.funnel(["view", "add_to_cart", "checkout", "pay"], window="7d", by="channel")
-        """
-        from funnelscope.analyses.funnel import funnel
 
-        return funnel(self, steps, window, **options)
+class AnalysisMethod:
+    """``ws.<analysis>(...)``: generated from a registry entry, with the analysis function's
+    real signature and docstring (computed on first look, so importing funnelscope stays light).
+    Unknown keywords raise a ConfigError with a suggestion."""
 
-    def pipeline(self, stages: Any = None, by: str | None = None, period: str | None = None,
-                 **options: Any):
-        """Sales-pipeline stage funnel, velocity, win rates, forecast (docs/pipeline.md)."""
-        from funnelscope.analyses.pipeline import pipeline
+    def __init__(self, name: str) -> None:
+        self.name = name
 
-        return pipeline(self, stages=stages, by=by, period=period, **options)
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
 
-    def retention(self, **options: Any):
-        """Cohort retention triangle and curve (docs/metrics.md)."""
-        from funnelscope.analyses.retention import retention
+    def __get__(self, ws: Any, owner: type | None = None) -> Any:
+        if ws is None:
+            return self
+        return BoundAnalysis(self.name, ws)
 
-        return retention(self, **options)
 
-    def activity(self, **options: Any):
-        """DAU/WAU/MAU, stickiness, lifecycle, frequency, repurchase (docs/metrics.md)."""
-        from funnelscope.analyses.retention import activity
+class BoundAnalysis:
+    """An analysis method bound to a workspace (what ``ws.funnel`` returns)."""
 
-        return activity(self, **options)
+    def __init__(self, name: str, ws: Any) -> None:
+        self._name, self._ws = name, ws
 
-    def churn(self, **options: Any):
-        """Churn rate per period and Kaplan-Meier survival of customers (docs/metrics.md)."""
-        from funnelscope.analyses.retention import churn
+    @property
+    def _entry(self):
+        from funnelscope.analyses.registry import get
 
-        return churn(self, **options)
+        return get(self._name)
 
-    def aarrr(self, **options: Any):
-        """Acquisition, activation, retention, revenue, referral summary (docs/metrics.md)."""
-        from funnelscope.analyses.retention import aarrr
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from funnelscope.analyses.registry import call_python
 
-        return aarrr(self, **options)
+        return call_python(self._entry, self._ws, args, kwargs)
 
-    def b2b_chain(self, **options: Any):
-        """Lead-to-renewal metric chain for B2B (docs/metrics.md)."""
-        from funnelscope.analyses.retention import b2b_chain
+    @property
+    def __signature__(self):
+        from funnelscope.analyses.registry import signature
 
-        return b2b_chain(self, **options)
+        return signature(self._entry)
 
-    def _value(self, name: str, options: dict):
-        import funnelscope.analyses.value as value
+    @property
+    def __doc__(self) -> str:  # type: ignore[override]
+        from funnelscope.analyses.registry import load
 
-        return getattr(value, name)(self, **options)
+        entry = self._entry
+        f = load(entry.signature or entry.function)
+        return f"{entry.summary}\n\n{f.__doc__ or ''}"
 
-    def rfm(self, **options: Any):
-        """Recency / frequency / monetary scores and named segments (docs/value.md)."""
-        return self._value("rfm", options)
+    @property
+    def __name__(self) -> str:
+        return self._name
 
-    def clusters(self, **options: Any):
-        """k-means customer clusters described in plain words (docs/value.md)."""
-        return self._value("clusters", options)
+    def __repr__(self) -> str:
+        return f"<analysis ws.{self._name}{self.__signature__}>"
 
-    def clv(self, **options: Any):
-        """Customer lifetime value: historical and BG/NBD + Gamma-Gamma (docs/value.md)."""
-        return self._value("clv", options)
 
-    def acquisition(self, **options: Any):
-        """CAC, LTV:CAC, payback and ROI by channel and campaign (docs/value.md)."""
-        return self._value("acquisition", options)
+def _install_analyses() -> None:
+    from funnelscope.analyses.registry import ENTRIES
 
-    def churn_risk(self, **options: Any):
-        """Gradient-boosting churn risk with a ranked at-risk list (docs/value.md)."""
-        return self._value("churn_risk", options)
+    for entry in ENTRIES:
+        setattr(Workspace, entry.name, AnalysisMethod(entry.name))
 
+
+_install_analyses()
 
 
 def connect(

@@ -161,11 +161,31 @@ def test_errors_are_one_line_on_stderr_with_an_exit_code(capsys, files, args, co
 
 def test_strict_cli_load_writes_nothing(capsys, files):
     ws = files / "w.duckdb"
+    good = files / "good.csv"
+    good.write_text("user_id,event,ts\nu9,view,2024-01-01\n", encoding="utf-8")
+    assert run(capsys, "load", good, "-w", ws)[0] == 0
     code, _, _ = run(capsys, "load", files / "events.csv", "-w", ws, "--map", MAP, "--strict")
     assert code == 3
     w = fs.connect(ws, read_only=True)
-    assert w.tables(include_internal=True) == []
+    assert [(t.name, t.rows) for t in w.tables()] == [("events", 1)]
     assert w.config.column_maps == {}
+
+
+def test_failed_load_into_a_new_workspace_leaves_no_file(capsys, files):
+    """The CLI creates the workspace file on connect; a failed load removes what it created."""
+    for args, code in [
+        (["--map", MAP, "--strict"], 3),            # validation fails after the file exists
+        (["--map", "user_id=nope"], 3),             # a bad --map
+        (["--map", MAP, "--encoding", "nope"], 2),  # a bad encoding name
+    ]:
+        ws = files / "new" / "deeper" / "w.duckdb"
+        got, out, err = run(capsys, "load", files / "events.csv", "-w", ws, *args)
+        assert got == code and err.startswith("error: ")
+        assert not (files / "new").exists()  # file, .wal and the folders it made: all gone
+    existing = files / "w.duckdb"
+    assert run(capsys, "load", files / "events.csv", "-w", existing, "--map", MAP)[0] == 0
+    assert run(capsys, "load", files / "events.csv", "-w", existing, "--strict")[0] == 3
+    assert existing.exists()  # a workspace that existed before is never removed
 
 
 @pytest.mark.parametrize("command", [c.name or c.callback.__name__ for c in app.registered_commands])
@@ -197,3 +217,51 @@ def test_python_dash_m_works_like_the_script(files):
         assert bad.returncode == 3 and bad.stdout == ""
         assert bad.stderr.startswith("error: file not found") and "Traceback" not in bad.stderr
     assert outputs[0] == outputs[1]
+
+
+def test_conflicts_are_counted_and_printed(capsys, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("event_id,user_id,event,ts\ne1,u,view,2024-01-01\ne1,u,pay,2024-01-01\n",
+                    encoding="utf-8")
+    ws = tmp_path / "w.duckdb"
+    code, out, err = run(capsys, "load", path, "-w", ws, "-q")
+    assert (code, err) == (0, "")
+    assert "loaded 1" in out and "conflicts 1" in out and "rejected 0" in out
+    assert "event_id e1 appears earlier in this input (row 1)" in out
+    code, out, _ = run(capsys, "load", path, "-w", ws, "-f", "json")
+    data = json.loads(out)
+    assert (data["loaded"], data["duplicates"], data["conflicts"], data["rejected"]) == (0, 1, 1, 0)
+    assert data["rejections"][0]["reason"] == (
+        "event_id e1 was loaded before with different values (load 1); kept the first")
+
+
+def test_reload_with_another_tz_adds_nothing(capsys, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("user_id,event,ts\nu,view,2024-01-01 08:00:00\n", encoding="utf-8")
+    ws = tmp_path / "w.duckdb"
+    assert run(capsys, "load", path, "-w", ws, "--tz", "Asia/Shanghai")[0] == 0
+    for extra in (["--tz", "UTC"], []):
+        code, out, _ = run(capsys, "load", path, "-w", ws, *extra, "-f", "json")
+        assert code == 0
+        assert {k: json.loads(out)[k] for k in ("loaded", "duplicates")} == {
+            "loaded": 0, "duplicates": 1}
+
+
+def test_non_utf8_file_suggests_the_encoding_and_loads_with_it(capsys, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_bytes("user_id,event,ts\n用户,支付,2024-01-01\n".encode("gbk"))
+    ws = tmp_path / "w.duckdb"
+    code, out, err = run(capsys, "load", path, "-w", ws)
+    assert code == 3 and out == ""
+    assert "is not UTF-8 text" in err and "--encoding gbk" in err
+    assert not ws.exists()
+    code, out, _ = run(capsys, "load", path, "-w", ws, "--encoding", "gbk", "-f", "json")
+    assert (code, json.loads(out)["loaded"]) == (0, 1)
+
+
+def test_empty_file_error(capsys, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_bytes(b"")
+    code, out, err = run(capsys, "load", path, "-w", tmp_path / "w.duckdb")
+    assert code == 3 and "the file is empty (0 bytes)" in err
+    assert not (tmp_path / "w.duckdb").exists()

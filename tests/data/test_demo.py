@@ -555,3 +555,79 @@ def test_unknown_format_and_ground_truth_name():
         demo.export({}, "unused", fmt="xlsx")
     with pytest.raises(ConfigError, match="ecommerce, saas, finance, b2b"):
         demo.ground_truth("crm")
+
+
+# ----------------------------------------------------------------------------- next steps
+
+def _venv_or_skip():
+    import sys
+    from pathlib import Path
+
+    if sys.prefix == sys.base_prefix or not (Path(sys.prefix) / "bin" / "funnelscope").is_file():
+        pytest.skip("needs funnelscope installed in a virtual environment (make install)")
+    return Path(sys.prefix)
+
+
+def test_the_command_is_the_venv_script_unless_the_venv_is_active(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from funnelscope.cli.commands.demo import funnelscope_command
+
+    venv = _venv_or_skip()
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert funnelscope_command(venv.parent) == f"{venv.name}/bin/funnelscope"  # .venv/bin/...
+    assert funnelscope_command(tmp_path) == str(Path(venv, "bin", "funnelscope").absolute())
+    monkeypatch.setenv("PATH", f"{venv / 'bin'}:/usr/bin:/bin")  # found on PATH as is
+    assert funnelscope_command(venv.parent) == "funnelscope"
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("VIRTUAL_ENV", str(venv))  # `source .venv/bin/activate`
+    assert funnelscope_command(venv.parent) == "funnelscope"
+    monkeypatch.setenv("VIRTUAL_ENV", str(tmp_path))  # another venv is active
+    assert funnelscope_command(venv.parent) == f"{venv.name}/bin/funnelscope"
+
+
+def test_split_day_of_the_next_steps():
+    from datetime import date
+
+    from funnelscope.cli.commands.demo import split_day
+
+    assert split_day("2026-01-01", 90) == date(2026, 3, 1)  # README: rfm --as-of 2026-02-28
+    assert split_day("2026-01-01", 30) == date(2026, 1, 21)  # the 1st would be the first day
+    assert split_day("2026-01-01", 1) == date(2026, 1, 2)
+
+
+def test_printed_next_steps_run_as_printed(tmp_path):
+    """`make demo` from the project root, then every printed command, copied as is, exits 0
+    in a shell where the virtual environment is not activated."""
+    import os
+    import shlex
+    import subprocess
+
+    from funnelscope.cli.commands.demo import next_steps
+
+    venv = _venv_or_skip()
+    root = venv.parent
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env["PATH"] = "/usr/bin:/bin"  # a bare `funnelscope` would not be found
+    workspace = tmp_path / "demo" / "funnelscope.duckdb"
+    run = subprocess.run(
+        [str(venv / "bin" / "funnelscope"), "demo", "--dataset", "all", "--users", "1500",
+         "--workspace", str(workspace)],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    printed = run.stderr.split("Next steps (from this directory):\n", 1)[1].splitlines()
+    commands = [line.strip() for line in printed if line.startswith("  ")]
+    with pytest.MonkeyPatch.context() as mp:  # the same lines from the printing function
+        mp.delenv("VIRTUAL_ENV", raising=False)
+        mp.setenv("PATH", env["PATH"])
+        assert commands == next_steps(workspace, cwd=root)
+    assert len(commands) == 5 and all(c.startswith(f"{venv.name}/bin/funnelscope ") for c in commands)
+    assert any("--by rfm_segment" in c for c in commands)
+    for command in commands:
+        done = subprocess.run(shlex.split(command), cwd=root, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, f"{command}\n{done.stderr[-2000:]}"
+        assert done.stdout.strip(), command
+        if "--by rfm_segment" in command:  # after `rfm --save`, every user has a segment
+            assert "No purchase" in done.stdout and "(none)" not in done.stdout

@@ -83,8 +83,8 @@ def test_failure_while_saving_settings_rolls_back_rows_and_settings(seeded, monk
 def test_failed_load_leaves_the_file_reusable(seeded, tmp_path):
     with pytest.raises(Exception, match="needs column"):
         seeded.load(pa.table({"x": ["1"]}))
-    report = seeded.load(new_rows())
-    assert (report.loaded, report.rejected, report.duplicates) == (1, 1, 1)
+    report = seeded.load(new_rows())  # e1 again with other values: a conflict
+    assert (report.loaded, report.rejected, report.duplicates, report.conflicts) == (1, 1, 0, 1)
 
 
 def write_big_csv(path, rows: int) -> None:
@@ -160,4 +160,4 @@ def test_sigkill_during_a_large_load_leaves_the_workspace_as_before(tmp_path):
     assert snapshot(ws) == before
     # and the workspace still works
     report = ws.load(new_rows())
-    assert (report.loaded, report.duplicates, report.rejected) == (1, 1, 1)
+    assert (report.loaded, report.duplicates, report.rejected, report.conflicts) == (1, 0, 1, 1)

@@ -1,10 +1,11 @@
-"""``read = loaded + duplicates + rejected``, for random mixes of good, bad and duplicate rows.
+"""``read = loaded + duplicates + conflicts + rejected``, for random mixes of good, bad,
+duplicate and conflicting rows.
 
 Hypothesis draws two batches of event rows (the second partly repeating the first) and loads
 them one after the other. A plain-Python oracle applies the documented rules (trim ids and
 names; the first failing check in column order; key = event_id if present else full content;
-first occurrence wins, across loads too) and must agree with the workspace on every count,
-every loaded row and every quarantined row.
+first occurrence wins, across loads too; a known key with other content is a conflict) and must
+agree with the workspace on every count, every loaded row and every quarantined row.
 """
 
 from __future__ import annotations
@@ -63,26 +64,30 @@ def key(row):
 
 
 def oracle(batches):
-    """Per load: (read, loaded, duplicates, [(row, column)]); the rows in the table; and the
-    (load, row, column) recorded in _rejected: a rejection is recorded once per source, row
-    number and raw content (every batch here has the same source name, <Table>)."""
-    keys, table, reports, recorded, seen = set(), [], [], [], set()
+    """Per load: (read, loaded, duplicates, conflicts, [(row, column)]); the rows in the table;
+    and the (load, row, column) recorded in _rejected: a rejection or conflict is recorded once
+    per source, row number and raw content (every batch here has the same source, <Table>)."""
+    kept, table, reports, recorded, seen = {}, [], [], [], set()
     for load_id, rows in enumerate(batches, start=1):
-        loaded, dups, bad = 0, 0, []
+        loaded, dups, conflicts, bad = 0, 0, 0, []
         for i, r in enumerate(rows, start=1):
             fail = first_failure(r)
+            if not fail and key(r) in kept:
+                if kept[key(r)] == canonical(r):
+                    dups += 1
+                    continue
+                conflicts += 1
+                fail = "event_id"
             if fail:
                 bad.append((i, fail))
                 if (i, r) not in seen:
                     seen.add((i, r))
                     recorded.append((load_id, i, fail))
-            elif key(r) in keys:
-                dups += 1
             else:
-                keys.add(key(r))
+                kept[key(r)] = canonical(r)
                 table.append(canonical(r))
                 loaded += 1
-        reports.append((len(rows), loaded, dups, bad))
+        reports.append((len(rows), loaded, dups, conflicts, bad))
     return reports, table, recorded
 
 
@@ -106,17 +111,19 @@ def test_counts_rows_and_rejections_agree_with_a_plain_python_oracle(batches):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     expected, table, recorded = oracle(batches)
-    for rows, (read, loaded, dups, bad) in zip(batches, expected, strict=True):
+    for rows, (read, loaded, dups, conflicts, bad) in zip(batches, expected, strict=True):
         report = load_into_duckdb(con, as_arrow(rows), "events")
-        assert report.read == report.loaded + report.duplicates + report.rejected
-        assert (report.read, report.loaded, report.duplicates) == (read, loaded, dups)
+        assert report.read == (report.loaded + report.duplicates + report.conflicts
+                               + report.rejected)
+        assert (report.read, report.loaded, report.duplicates, report.conflicts) == (
+            read, loaded, dups, conflicts)
         assert [(r.row, r.column) for r in report.rejections] == bad
     got = con.execute(
         "SELECT event_id, user_id, event, epoch_us(ts), plan FROM events ORDER BY _load, rowid"
     ).fetchall()
     assert got == table
-    assert con.execute('SELECT sum("read") - sum(loaded + duplicates + rejected) FROM _loads'
-                       ).fetchone()[0] == 0
+    assert con.execute('SELECT sum("read") - sum(loaded + duplicates + rejected + conflicts) '
+                       'FROM _loads').fetchone()[0] == 0
     stored = con.execute('SELECT load_id, "row", "column" FROM _rejected ORDER BY load_id, "row"'
                          ).fetchall()
     assert stored == recorded

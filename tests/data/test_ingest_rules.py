@@ -205,7 +205,7 @@ def test_event_id_is_the_key_when_present_else_full_content():
     ws = fs.connect()
     ws.load(pa.table({
         "event_id": ["e1", "e1", None, None, None, " e2 "],
-        "user_id": ["u", "v", "u", "u", "u", "u"],          # e1 twice: second is a duplicate
+        "user_id": ["u", "v", "u", "u", "u", "u"],          # e1 twice: second is a conflict
         "event": ["view", "view", "pay", "pay", "pay", "x"],
         "ts": ["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-01", "2024-01-03", "2024-01-01"],
     }))
@@ -218,10 +218,14 @@ def test_event_id_is_the_key_when_present_else_full_content():
         (None, "u", "pay", "2024-01-03 00:00:00+00"),
         ("e2", "u", "x", "2024-01-01 00:00:00+00"),    # ids are trimmed
     ], key=str)
-    # a later row with a known id but other content is still a duplicate
+    # a later row with a known id but other content is a conflict; with the same content a
+    # duplicate (the id is trimmed, the time written another way)
     report = ws.load(pa.table({"event_id": ["e2"], "user_id": ["someone else"],
                                "event": ["other"], "ts": ["2030-01-01"]}))
-    assert (report.loaded, report.duplicates) == (0, 1)
+    assert (report.loaded, report.duplicates, report.conflicts) == (0, 0, 1)
+    report = ws.load(pa.table({"event_id": ["e2 "], "user_id": ["u"], "event": ["x"],
+                               "ts": ["2024-01-01T00:00:00Z"]}))
+    assert (report.loaded, report.duplicates, report.conflicts) == (0, 1, 0)
 
 
 def test_content_key_ignores_column_order_and_empty_columns():
@@ -237,25 +241,29 @@ def test_content_key_ignores_column_order_and_empty_columns():
     assert ws.load(other).loaded == 1
 
 
-@pytest.mark.parametrize(("table", "data", "expected_loaded"), [
-    ("orders", {"order_id": ["o1", "o1", None, None], "user_id": ["u", "v", "u", "u"],
-                "ts": ["2024-01-01"] * 4, "amount": ["1", "2", "3", "3"]}, 2),
-    ("customers", {"user_id": ["u", "u", "v"], "channel": ["ads", "seo", "ads"]}, 2),
+@pytest.mark.parametrize(("table", "data", "expected"), [
+    # (loaded, duplicates, conflicts): same key + same values = duplicate, other values = conflict
+    ("orders", {"order_id": ["o1", "o1", None, None, "o1"], "user_id": ["u", "v", "u", "u", "u"],
+                "ts": ["2024-01-01"] * 5, "amount": ["1", "2", "3", "3", "1"]}, (2, 2, 1)),
+    ("customers", {"user_id": ["u", "u", "v"], "channel": ["ads", "seo", "ads"]}, (2, 0, 1)),
     ("deals", {"deal_id": ["d", "d", "d", "d"], "stage": ["target", "target", "potential", "target"],
                "stage_entered_at": ["2024-01-01", "2024-01-01", "2024-01-01", "2024-02-01"],
-               "amount": ["1", "999", "1", "1"]}, 3),
+               "amount": ["1", "999", "1", "1"]}, (3, 0, 1)),
     ("spend", {"date": ["2024-01-01"] * 4, "channel": ["ads", "ads", "ads", "seo"],
-               "campaign": ["c1", "c1", "c2", "c1"], "cost": ["1", "2", "3", "4"]}, 3),
+               "campaign": ["c1", "c1", "c2", "c1"], "cost": ["1", "2", "3", "4"]}, (3, 0, 1)),
     ("spend", {"date": ["2024-01-01"] * 3, "channel": ["ads", "ads", "seo"],
-               "cost": ["1", "2", "3"]}, 2),
+               "cost": ["1", "1", "3"]}, (2, 1, 0)),
 ])
-def test_dedupe_key_of_each_table(table, data, expected_loaded):
+def test_dedupe_key_of_each_table(table, data, expected):
     """order_id; user_id; deal_id+stage+stage_entered_at; date+channel+campaign; first row wins."""
     ws = fs.connect()
     report = ws.load(pa.table(data), table)
-    assert (report.loaded, report.duplicates) == (expected_loaded, len(next(iter(data.values())))
-                                                  - expected_loaded)
-    assert ws.load(pa.table(data), table).loaded == 0
+    assert (report.loaded, report.duplicates, report.conflicts) == expected
+    assert report.read == report.loaded + report.duplicates + report.conflicts + report.rejected
+    again = ws.load(pa.table(data), table)
+    # loaded again: the first rows are duplicates, the conflicting ones conflict again
+    assert (again.loaded, again.duplicates, again.conflicts) == (
+        0, expected[0] + expected[1], expected[2])
 
 
 def test_customers_first_load_wins(tmp_path):

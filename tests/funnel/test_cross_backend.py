@@ -8,6 +8,8 @@ import pytest
 
 import funnelscope as fs
 
+pytestmark = pytest.mark.usefixtures("names_unchecked")
+
 
 def _events(n_users: int = 300, seed: int = 7) -> pd.DataFrame:
     rng = np.random.default_rng(seed)

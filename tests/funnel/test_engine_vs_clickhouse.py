@@ -12,6 +12,8 @@ import funnelscope as fs
 from funnelscope.data.demo import export, generate
 from funnelscope.durations import to_microseconds
 
+pytestmark = pytest.mark.usefixtures("names_unchecked")
+
 chdb = pytest.importorskip("chdb")
 
 STEPS = ["view", "add_to_cart", "checkout", "pay", "repurchase"]

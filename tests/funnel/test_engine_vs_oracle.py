@@ -20,6 +20,8 @@ from .engine_case import engine_levels, events_frame, spec_args, workspace_with
 from .oracle import OEvent, OStep, funnel_entries, funnel_levels
 from .strategies import event_logs, funnel_cases, journey_events, prop_filters
 
+pytestmark = pytest.mark.usefixtures("names_unchecked")
+
 SETTINGS = settings(max_examples=int(os.environ.get("FUNNELSCOPE_EXAMPLES", "60")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

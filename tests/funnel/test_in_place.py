@@ -24,6 +24,8 @@ from .engine_case import engine_levels, events_frame, spec_args, workspace_with
 from .oracle import funnel_levels
 from .strategies import funnel_cases
 
+pytestmark = pytest.mark.usefixtures("names_unchecked")
+
 SETTINGS = settings(max_examples=int(os.environ.get("FUNNELSCOPE_EXAMPLES", "40")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.function_scoped_fixture])

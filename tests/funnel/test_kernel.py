@@ -24,6 +24,8 @@ from funnelscope.analyses.funnel.kernel import (
 )
 from funnelscope.errors import SpecError
 
+pytestmark = pytest.mark.usefixtures("names_unchecked")
+
 BACKENDS = ["numpy"] + (["c"] if kernel_backend() == "c" else [])
 MIN = 60_000_000  # one minute in µs
 

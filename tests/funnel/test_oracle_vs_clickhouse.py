@@ -23,6 +23,8 @@ from funnelscope.sqlsafe import ident, literal
 from .oracle import OEvent, OStep, funnel_levels
 from .strategies import PropFilter, funnel_cases, journey_events
 
+pytestmark = pytest.mark.usefixtures("names_unchecked")
+
 chdb_session = pytest.importorskip("chdb.session")
 
 SCHEMA = "entity String, event String, ts UInt64, amount Int64, channel String"

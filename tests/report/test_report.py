@@ -115,14 +115,14 @@ def test_sections_follow_the_tables(tmp_path):
 
 
 def test_a_failing_part_is_reported_and_the_rest_goes_on(demo_ws, monkeypatch):
-    real = collect_mod.runner.run
+    real = collect_mod.runner.request
 
-    def broken(ws, name, **kw):
+    def broken(ws, name, *args, **kw):
         if name == "clusters":
             raise RuntimeError("simulated failure")
-        return real(ws, name, **kw)
+        return real(ws, name, *args, **kw)
 
-    monkeypatch.setattr(collect_mod.runner, "run", broken)
+    monkeypatch.setattr(collect_mod.runner, "request", broken)
     data = collect(demo_ws, only=("clusters", "rfm"))
     assert len(data.errors) == 1 and "simulated failure" in data.errors[0]
     html = render(data, "en")

@@ -67,13 +67,13 @@ def test_funnel_answers_the_same_json_as_the_cli(client, web_workspace, capsys, 
 
 def test_pipeline_and_retention_answer_the_same_json_as_the_cli(client, web_workspace, capsys):
     api = client.get("/api/pipeline?by=owner&period=quarter")
+    # no --tz: the CLI reads the reporting time zone from funnelscope.yml, as the server does
     expected = cli_json(capsys, "pipeline", "--workspace", str(web_workspace), "--by", "owner",
-                        "--period", "quarter", "--no-backtest", "--tz", "Asia/Shanghai",
-                        "--format", "json")
+                        "--period", "quarter", "--format", "json")
     assert without_timing(api.json()) == without_timing(expected)
     api = client.get("/api/retention?period=week&periods=4")
     expected = cli_json(capsys, "retention", "--workspace", str(web_workspace), "--period",
-                        "week", "--periods", "4", "--tz", "Asia/Shanghai", "--format", "json")
+                        "week", "--periods", "4", "--format", "json")
     assert without_timing(api.json()) == without_timing(expected)
 
 
@@ -174,13 +174,13 @@ def test_time_limit_answers_503_and_the_server_goes_on(make_client, monkeypatch)
         state.run(lambda ws: ws.duckdb.execute(
             "SELECT count(*) FROM range(100000000000) a").fetchall())
     assert time.perf_counter() - started < 5  # interrupted, not waited for
-    from funnelscope.report import runner
+    from funnelscope.analyses import registry
 
-    real = runner.run
-    monkeypatch.setattr(runner, "run", lambda *a, **k: (time.sleep(1.5), real(*a, **k))[1])
+    real = registry.run
+    monkeypatch.setattr(registry, "run", lambda *a, **k: (time.sleep(1.5), real(*a, **k))[1])
     e = assert_error(c.get("/api/activity"), 503, "query_timeout")
     assert "--time-limit" in e["hint"]
-    monkeypatch.setattr(runner, "run", real)
+    monkeypatch.setattr(registry, "run", real)
     time.sleep(1.2)  # the slow call finishes in the background
     assert c.get("/api/funnel?steps=view,pay").status_code == 200
 

@@ -15,13 +15,17 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import response_schema_conformance  # noqa: E402
 
-SLOW = {"GET /api/clv", "GET /api/clusters", "GET /api/churn-risk"}
+from funnelscope.analyses.registry import ENTRIES  # noqa: E402
+
+#: every analysis of the registry has a JSON, a CSV and a chart route
+SLOW_ANALYSES = {"clv", "clusters", "churn_risk"}
+SLOW = {f"GET /api/{e.api_route}{suffix}" for e in ENTRIES if e.name in SLOW_ANALYSES
+        for suffix in ("", ".csv", "/view")}
 OPERATIONS = [
     "GET /api/health", "GET /api/tables", "GET /api/events", "GET /api/breakdowns",
-    "GET /api/definitions", "GET /api/funnel", "GET /api/funnel.csv", "GET /api/funnel/view",
-    "GET /api/retention", "GET /api/activity", "GET /api/churn", "GET /api/aarrr",
-    "GET /api/pipeline", "GET /api/rfm", "GET /api/acquisition", "GET /api/metrics/{name}",
-]
+    "GET /api/definitions", "GET /api/metrics/{name}",
+] + [f"GET /api/{e.api_route}{suffix}" for e in ENTRIES if e.name not in SLOW_ANALYSES
+     for suffix in ("", ".csv", "/view")]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +40,7 @@ def test_every_operation_is_tested(operations):
 
 
 NO_PARAMETERS = {"GET /api/health", "GET /api/tables", "GET /api/events", "GET /api/breakdowns",
-                 "GET /api/definitions", "GET /api/aarrr"}  # nothing to make invalid
+                 "GET /api/definitions"}  # nothing to make invalid
 CASES = [(label, "positive") for label in OPERATIONS] + \
     [(label, "negative") for label in OPERATIONS if label not in NO_PARAMETERS]
 

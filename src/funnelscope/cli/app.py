@@ -24,9 +24,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-COMMAND_MODULES = (
-    "load", "tables", "events", "demo", "funnel", "pipeline", "retention", "value", "report", "serve",
-)
+#: hand-written commands (data and surfaces); every analysis command comes from the registry
+COMMAND_MODULES = ("load", "tables", "events", "demo", "report", "serve")
 
 
 def _register_commands() -> None:
@@ -40,6 +39,9 @@ def _register_commands() -> None:
                 continue  # command not built yet
             raise
         module.register(app)
+    from funnelscope.cli import analyses
+
+    analyses.register(app)
 
 
 _register_commands()

@@ -72,10 +72,16 @@ def print_table(rows: list[dict] | Any, title: str | None = None, columns: list[
 
 
 def print_csv(rows: list[dict] | Any) -> None:
-    """Print records (or a DataFrame) as CSV."""
-    if not isinstance(rows, list):
-        rows.to_csv(sys.stdout, index=False)
-        return
-    import pandas as pd
+    """Print records (or a DataFrame) as CSV: UTF-8, a header row, every row (the CLI never
+    cuts), text cells a spreadsheet would run as formulas escaped (funnelscope.tabular)."""
+    from funnelscope.tabular import to_csv
 
-    pd.DataFrame(rows).to_csv(sys.stdout, index=False)
+    text, _ = to_csv(rows)
+    out = sys.stdout
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        out.write(text)
+        return
+    out.flush()
+    buffer.write(text.encode("utf-8"))  # UTF-8 whatever the locale's encoding
+    buffer.flush()

@@ -10,27 +10,37 @@ One load = one DuckDB transaction:
    them, else the row's full content);
 3. a row failing a check goes to ``_rejected`` with the file, row number, column, raw value,
    reason and the whole raw row as JSON (nothing is lost);
-4. rows whose key is already in the table, or earlier in the same input, are duplicates;
+4. rows whose key is already in the table, or earlier in the same input, are duplicates when
+   their content is the same too, and conflicts (quarantined in ``_rejected``) when it is not;
 5. the new rows are inserted, the load is logged in ``_loads``, and the transaction commits.
 
 A failure or a killed process leaves the workspace exactly as before. ``read = loaded +
-duplicates + rejected`` always holds. No user-supplied name or value reaches SQL unquoted:
-identifiers go through :func:`funnelscope.sqlsafe.ident`, values through bound parameters or
-:func:`funnelscope.sqlsafe.literal`. The exact rules are documented in docs/data-model.md.
+duplicates + conflicts + rejected`` always holds. No user-supplied name or value reaches SQL
+unquoted: identifiers go through :func:`funnelscope.sqlsafe.ident`, values through bound
+parameters or :func:`funnelscope.sqlsafe.literal`. The exact rules are documented in docs/data-model.md.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
+import gzip
+import os
 import re
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from funnelscope.data import schema as sc
-from funnelscope.data.timeparse import check_epoch_unit, is_numeric_type, timestamp_sql
+from funnelscope.data.timeparse import (
+    check_epoch_unit,
+    is_numeric_type,
+    timestamp_key_sql,
+    timestamp_sql,
+)
 from funnelscope.errors import ConfigError, InputError, MissingColumnsError, ValidationError
 from funnelscope.sqlsafe import ident, literal
 
@@ -40,6 +50,7 @@ if TYPE_CHECKING:
 STAGE = "__fs_stage"  # the input as read (temporary)
 TYPED = "__fs_typed"  # typed values, first failed check and key per input row (temporary)
 BAD = "__fs_bad"  # the rejected rows of this load (temporary)
+CLASS = "__fs_class"  # new / dup / old / mine per valid row (temporary)
 ROW = "__fs_row"
 FAIL = "__fs_fail"
 INTERNAL_COLUMNS = ("_key", "_load")  # kept in every canonical table, hidden by ws.table()
@@ -50,9 +61,16 @@ FILE_FORMATS = {
     ".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet",
     ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
 }
+MAX_LINE_BYTES = 2_000_000  # longest CSV/TSV line DuckDB is asked to read
+MAX_COLUMNS = 2_000  # widest input accepted, checked before data is read (1,000 columns take ~10 s)
+_SAMPLE_BYTES = 1 << 16  # bytes sniffed for the encoding check
+_CHUNK_BYTES = 1 << 20  # streaming unit for scans and transcoding
+_LOW32 = "CAST(4294967295 AS UHUGEINT)"
 _READERS = {  # each takes the path as its one bound parameter
-    "csv": "read_csv(?, all_varchar = true, header = true, skip = 0, auto_detect = true)",
-    "tsv": "read_csv(?, all_varchar = true, header = true, skip = 0, delim = '\t', quote = '\"')",
+    "csv": "read_csv(?, all_varchar = true, header = true, skip = 0, auto_detect = true, "
+           f"max_line_size = {MAX_LINE_BYTES})",
+    "tsv": "read_csv(?, all_varchar = true, header = true, skip = 0, delim = '\t', quote = '\"', "
+           f"max_line_size = {MAX_LINE_BYTES})",
     "parquet": "read_parquet(?)",
     "jsonl": "read_json(?, format = 'newline_delimited')",
 }
@@ -71,10 +89,13 @@ class Rejection:
 
 @dataclass
 class LoadReport:
-    """What a load did. ``read == loaded + duplicates + rejected`` always.
+    """What a load did. ``read == loaded + duplicates + conflicts + rejected`` always.
 
-    ``rejections`` holds the first 100 rejected rows (all are in ``_rejected``);
-    ``new_rejections`` counts those not already recorded by an earlier load of the same input.
+    ``rejected``: rows failing validation; ``conflicts``: rows whose key (event_id, order_id...)
+    was already taken by a row with other values (quarantined too, the first row kept).
+    ``rejections`` holds the first 100 quarantined rows of both kinds, in row order (all are in
+    ``_rejected``); ``new_rejections`` counts those not already recorded by an earlier load of
+    the same input.
     """
 
     table: str
@@ -86,6 +107,7 @@ class LoadReport:
     rejections: list[Rejection] = field(default_factory=list)
     new_rejections: int = 0
     load_id: int = 0
+    conflicts: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape of ``funnelscope load --format json``."""
@@ -95,6 +117,7 @@ class LoadReport:
             "read": self.read,
             "loaded": self.loaded,
             "duplicates": self.duplicates,
+            "conflicts": self.conflicts,
             "rejected": self.rejected,
             "rejections": [
                 {"row": r.row, "column": r.column, "value": r.value, "reason": r.reason}
@@ -159,40 +182,297 @@ def detect_format(path: Path, fmt: str | None) -> str:
 
 
 # ----- staging -------------------------------------------------------------------------------
-def _stage_source(con: duckdb.DuckDBPyConnection, source: Any, fmt: str | None) -> _Staged:
-    """Create the staging table from a file path or a data frame."""
+def _stage_source(
+    con: duckdb.DuckDBPyConnection, source: Any, fmt: str | None, encoding: str | None = None
+) -> _Staged:
+    """Create the staging table from a file path or a data frame.
+
+    Files are checked before DuckDB reads them: not empty, UTF-8 (else the error names the
+    likely encoding) or transcoded from ``encoding``, header at most MAX_COLUMNS fields.
+    """
     import duckdb
 
     con.execute(f"DROP TABLE IF EXISTS {ident(STAGE)}")
-    if isinstance(source, (str, Path)):
-        path = Path(source).expanduser()
-        if not path.exists():
-            raise InputError(f"file not found: {path}", hint="Check the path.", source=str(path))
-        if path.is_dir():
-            raise InputError(f"{path} is a folder, not a file.", hint="Pass one file.",
-                             source=str(path))
-        kind = detect_format(path, fmt)
+    if not isinstance(source, (str, Path)):
+        if encoding is not None:
+            raise ConfigError("encoding= applies to files only, not to data frames.")
+        arrow = _to_arrow(source)
+        view = "__fs_input"
+        con.register(view, arrow)
         try:
-            names = _input_columns(con, _READERS[kind], [str(path)])
-            if kind in ("csv", "tsv"):
-                _check_csv_split(path, names)
-            row_sql = _create_stage(con, _READERS[kind], [str(path)], names)
-        except duckdb.Error as exc:
-            raise InputError(
-                f"cannot read {path.name} as {kind}: {_read_error(exc)}",
-                hint="Check the file's format and encoding (UTF-8).",
-                source=str(path),
-            ) from None
-        return _Staged(str(path), _stage_types(con, row_sql), row_sql)
-    arrow = _to_arrow(source)
-    view = "__fs_input"
-    con.register(view, arrow)
+            names = _input_columns(con, ident(view), None)
+            _check_width(len(names), f"the {type(source).__name__}", None)
+            row_sql = _create_stage(con, ident(view), None, names)
+        finally:
+            con.unregister(view)
+        return _Staged(f"<{type(source).__name__}>", _stage_types(con, row_sql), row_sql)
+
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise InputError(f"file not found: {path}", hint="Check the path.", source=str(path))
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a file.", hint="Pass one file.",
+                         source=str(path))
+    if path.stat().st_size == 0:
+        raise InputError(
+            f"{path.name}: the file is empty (0 bytes).",
+            hint="Check that the export finished; a CSV needs at least a header line.",
+            source=str(path),
+        )
+    kind = detect_format(path, fmt)
+    read_path, temp = path, None
     try:
-        names = _input_columns(con, ident(view), None)
-        row_sql = _create_stage(con, ident(view), None, names)
+        if kind != "parquet":
+            enc = _check_encoding_name(encoding)
+            if enc is not None:
+                read_path = temp = _transcode(path, enc)
+            else:
+                _check_utf8(path, _sample(path))
+            if kind in ("csv", "tsv"):
+                _check_header(read_path, path)
+        elif encoding is not None:
+            raise ConfigError("--encoding applies to csv, tsv and jsonl files, not parquet.")
+        try:
+            names = _input_columns(con, _READERS[kind], [str(read_path)])
+            _check_width(len(names), path.name, str(path))
+            if kind in ("csv", "tsv"):
+                _check_csv_split(read_path, names, path)
+            row_sql = _create_stage(con, _READERS[kind], [str(read_path)], names)
+        except duckdb.Error as exc:
+            _raise_read_error(exc, path, read_path, kind)
     finally:
-        con.unregister(view)
-    return _Staged(f"<{type(source).__name__}>", _stage_types(con, row_sql), row_sql)
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+    return _Staged(str(path), _stage_types(con, row_sql), row_sql)
+
+
+# ----- file checks: encoding, line length, width ----------------------------------------------
+def _open_bytes(path: Path):
+    """A binary stream of the file's content (``.gz`` decompressed); None for ``.zst``."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "rb")
+    if suffix == ".zst":
+        return None
+    return path.open("rb")
+
+
+def _sample(path: Path) -> bytes:
+    stream = _open_bytes(path)
+    if stream is None:
+        return b""
+    with stream:
+        return stream.read(_SAMPLE_BYTES)
+
+
+def _check_encoding_name(encoding: str | None) -> str | None:
+    """The codec name of ``encoding``; None for UTF-8 (DuckDB reads it directly, BOM or not)."""
+    if encoding is None:
+        return None
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise ConfigError(
+            f"unknown encoding {encoding!r}.",
+            hint="Use a Python codec name such as utf-8, gbk, gb18030, utf-16, latin-1 or cp1252.",
+        ) from None
+    return None if name in ("utf-8", "utf-8-sig") else name
+
+
+def guess_encoding(sample: bytes) -> str:
+    """The likely encoding of bytes that are not UTF-8: utf-16, gbk, gb18030, cp1252 or latin-1.
+
+    A byte-order mark or many NUL bytes: utf-16. Text that decodes as GBK with its two-byte
+    characters mostly in the GB2312 block (both bytes 0xA1-0xFE): gbk (gb18030 when only that
+    decodes). Else cp1252 when it decodes, else latin-1 (which decodes anything).
+    """
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if sample and sample.count(0) * 4 >= len(sample):
+        return "utf-16"
+    pairs = common = 0
+    i = 0
+    while i < len(sample) - 1:
+        b = sample[i]
+        if b < 0x80:
+            i += 1
+            continue
+        pairs += 1
+        common += 0xA1 <= b <= 0xF7 and 0xA1 <= sample[i + 1] <= 0xFE
+        i += 2
+    if pairs and common >= 0.8 * pairs:
+        for enc in ("gbk", "gb18030"):
+            try:
+                codecs.getincrementaldecoder(enc)().decode(sample, final=False)
+                return enc
+            except UnicodeDecodeError:
+                continue
+    try:
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _encoding_error(display: Path, line: int, window: bytes) -> InputError:
+    enc = guess_encoding(window)
+    return InputError(
+        f"{display.name} is not UTF-8 text: line {line} has bytes that are not UTF-8 "
+        f"(it looks like {enc}).",
+        hint=f"Load it with --encoding {enc} (encoding={enc!r} in Python), or save it as UTF-8.",
+        source=str(display), row=max(line - 1, 0) or None,
+    )
+
+
+def _check_utf8(path: Path, sample: bytes) -> None:
+    """Raise an InputError naming the likely encoding when the sample is not UTF-8."""
+    try:
+        codecs.getincrementaldecoder("utf-8-sig")().decode(sample, final=False)
+    except UnicodeDecodeError as exc:
+        line = sample[: exc.start].count(b"\n") + 1
+        raise _encoding_error(path, line, sample) from None
+
+
+def _find_bad_utf8(path: Path) -> tuple[int, bytes] | None:
+    """(line number, bytes around it) of the first invalid UTF-8 byte, streaming; else None."""
+    stream = _open_bytes(path)
+    if stream is None:
+        return None
+    lines, pending = 1, b""
+    with stream:
+        while True:
+            chunk = stream.read(_CHUNK_BYTES)
+            data, pending = pending + chunk, b""
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if chunk and exc.end == len(data) and exc.reason == "unexpected end of data":
+                    data, pending = data[: exc.start], data[exc.start:]  # a character cut in two
+                else:
+                    at = exc.start
+                    return lines + data[:at].count(b"\n"), data[max(0, at - 4096): at + 4096]
+            if not chunk:
+                return None
+            lines += data.count(b"\n")
+
+
+def _transcode(path: Path, encoding: str) -> Path:
+    """Write ``path`` (read as ``encoding``) to a UTF-8 temporary file, streaming."""
+    stream = _open_bytes(path)
+    if stream is None:
+        raise ConfigError(
+            f"--encoding is not supported for {path.name} (.zst).",
+            hint="Decompress it first, or save it as UTF-8.",
+        )
+    decoder = codecs.getincrementaldecoder(encoding)()
+    fd, name = tempfile.mkstemp(prefix="funnelscope-", suffix=".utf8")
+    out = Path(name)
+    lines = 1
+    try:
+        with stream, os.fdopen(fd, "w", encoding="utf-8", newline="") as dst:
+            while True:
+                chunk = stream.read(_CHUNK_BYTES)
+                try:
+                    text = decoder.decode(chunk, final=not chunk)
+                except UnicodeError as exc:  # UTF-16 without a BOM is a plain UnicodeError
+                    at = lines + chunk[: max(getattr(exc, "start", 0), 0)].count(b"\n")
+                    raise InputError(
+                        f"{path.name} is not valid {encoding}: line {at} has bytes that are "
+                        f"not {encoding}.",
+                        hint="Check the file's encoding (try utf-8, gb18030, utf-16 or cp1252).",
+                        source=str(path),
+                    ) from None
+                dst.write(text)
+                lines += text.count("\n")
+                if not chunk:
+                    break
+    except BaseException:
+        with contextlib.suppress(OSError):
+            out.unlink()
+        raise
+    return out
+
+
+def _header_bytes(path: Path, limit: int) -> bytes | None:
+    """The file's first line (without the newline), at most ``limit + 1`` bytes read."""
+    stream = _open_bytes(path)
+    if stream is None:
+        return None
+    with stream:
+        return stream.readline(limit + 1).rstrip(b"\r\n")
+
+
+def _check_header(read_path: Path, display: Path) -> None:
+    """Refuse, before any data is read, a header line over MAX_LINE_BYTES or MAX_COLUMNS fields."""
+    line = _header_bytes(read_path, MAX_LINE_BYTES)
+    if line is None:
+        return
+    if len(line) > MAX_LINE_BYTES:
+        raise _long_line_error(display, 1, None)
+    text = line.decode("utf-8", errors="replace").lstrip("\ufeff")
+    fields = max(len(next(csv.reader([text], delimiter=d), [])) for d in _DELIMITERS)
+    _check_width(fields, display.name, str(display))
+
+
+def _check_width(n: int, what: str, source: str | None) -> None:
+    if n > MAX_COLUMNS:
+        raise InputError(
+            f"{what} has {n:,} columns; funnelscope loads at most {MAX_COLUMNS:,} columns.",
+            hint="Keep the columns you analyse before loading, e.g. in DuckDB: COPY (SELECT uid, "
+            "time, event_name FROM 'wide.csv') TO 'slim.csv'.",
+            source=source,
+        )
+
+
+def _find_long_line(path: Path) -> tuple[int, int] | None:
+    """(line number, length in bytes) of the first line over MAX_LINE_BYTES, streaming."""
+    stream = _open_bytes(path)
+    if stream is None:
+        return None
+    line, length, found = 1, 0, False
+    with stream:
+        while chunk := stream.read(_CHUNK_BYTES):
+            start = 0
+            while True:
+                cut = chunk.find(b"\n", start)
+                length += (cut if cut >= 0 else len(chunk)) - start
+                found = found or length > MAX_LINE_BYTES
+                if cut < 0:
+                    break
+                if found:
+                    return line, length
+                line, length, start = line + 1, 0, cut + 1
+    return (line, length) if found else None
+
+
+def _long_line_error(display: Path, line: int, length: int | None) -> InputError:
+    where = "the header (line 1)" if line == 1 else f"row {line - 1} (line {line})"
+    size = f" is {length / 1e6:.1f} MB long" if length else " is too long"
+    return InputError(
+        f"cannot read {display.name}: {where}{size}; the limit is "
+        f"{MAX_LINE_BYTES / 1e6:g} MB per line.",
+        hint="Check the delimiter and quotes (an unclosed quote joins lines), or shorten the "
+        "value.",
+        source=str(display), row=line - 1 if line > 1 else None,
+    )
+
+
+def _raise_read_error(exc: Exception, display: Path, read_path: Path, kind: str) -> None:
+    """Turn DuckDB's reader error into an InputError naming the row, the line or the encoding."""
+    text = str(exc)
+    if "Maximum line size" in text:
+        found = _find_long_line(read_path)
+        raise _long_line_error(display, *(found or (0, None))) from None
+    if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
+        bad = _find_bad_utf8(read_path)
+        if bad is not None:
+            raise _encoding_error(display, *bad) from None
+    raise InputError(
+        f"cannot read {display.name} as {kind}: {_read_error(exc)}",
+        hint="Check the file's format and encoding (UTF-8, or pass --encoding).",
+        source=str(display),
+    ) from None
 
 
 def _input_columns(con: duckdb.DuckDBPyConnection, from_sql: str, params: list | None) -> list[str]:
@@ -230,7 +510,7 @@ def _stage_types(con: duckdb.DuckDBPyConnection, row_sql: str) -> dict[str, str]
     return {r[0]: r[1] for r in rows if ident(r[0]) != hidden}
 
 
-def _check_csv_split(path: Path, names: list[str]) -> None:
+def _check_csv_split(path: Path, names: list[str], display: Path) -> None:
     """Refuse a CSV the reader could not split into columns (rows with differing field counts)."""
     if len(names) != 1 or not any(d in names[0] for d in _DELIMITERS):
         return
@@ -247,10 +527,10 @@ def _check_csv_split(path: Path, names: list[str]) -> None:
                 )
                 break
     raise InputError(
-        f"cannot read {path.name} as csv: {problem}.",
+        f"cannot read {display.name} as csv: {problem}.",
         hint="Every row needs as many fields as the header; quote fields that contain the "
         "delimiter.",
-        source=str(path),
+        source=str(display),
     )
 
 
@@ -367,13 +647,15 @@ def _canonical_exprs(
     types: dict[str, str],
     tz: str,
     epoch_unit: str | None,
-) -> tuple[dict[str, str], dict[str, str], list[_Check]]:
+) -> tuple[dict[str, str], dict[str, str], list[_Check], dict[str, str]]:
     """Typed SQL expression (over the input's columns) and storage type per canonical column,
-    and the checks, in the order they are tried (schema column order; for each column, empty
-    before invalid)."""
+    the checks, in the order they are tried (schema column order; for each column, empty
+    before invalid), and the key text of the time columns when it differs from the stored
+    instant (a load not in UTC: keys read naive times as UTC, see timestamp_key_sql)."""
     exprs: dict[str, str] = {}
     storage: dict[str, str] = {}
     checks: list[_Check] = []
+    key_texts: dict[str, str] = {}
     reasons = {
         sc.TIMESTAMP: "not a time funnelscope can read (ISO-8601, 'YYYY-MM-DD HH:MM:SS' "
         "or epoch seconds/ms/µs)",
@@ -391,6 +673,8 @@ def _canonical_exprs(
             expr, typ = raw_text, "VARCHAR"
         elif col.kind == sc.TIMESTAMP:
             expr, typ = timestamp_sql(s, types[src], tz, epoch_unit), "TIMESTAMPTZ"
+            if tz != "UTC":
+                key_texts[col.name] = timestamp_key_sql(s, types[src], epoch_unit)
         elif col.kind == sc.NUMBER:
             typed = s if is_numeric_type(types[src]) else f"TRY_CAST({raw_text} AS DOUBLE)"
             expr = f"(CASE WHEN isfinite(CAST({typed} AS DOUBLE)) THEN CAST({typed} AS DOUBLE) END)"
@@ -417,7 +701,7 @@ def _canonical_exprs(
             checks.append(_Check(col.name, src, "invalid", f"{what}: {reasons[col.kind]}"))
         if col.kind == sc.STAGE:
             checks.append(_Check(col.name, src, "stage", "set them with --stages"))
-    return exprs, storage, checks
+    return exprs, storage, checks, key_texts
 
 
 _LEADING_ZERO = r"^[+-]?0[0-9]"
@@ -574,11 +858,16 @@ def _content_key(parts: list[tuple[str, str, str]]) -> str:
 
 
 def _key_sql(table: sc.TableSchema, values: list[_Value], alias: dict[str, str],
-             key_alias: dict[str, str]) -> str:
-    """The dedupe key of a typed row (SQL over the typed pass's aliases).
+             key_alias: dict[str, str]) -> tuple[str, str]:
+    """The dedupe key of a typed row and its legacy id key (SQL over the typed pass's aliases).
 
-    Single-column keys (event_id, order_id, user_id): the id when the row has one, else the
-    full content. Multi-column keys (deals, spend): the key columns the input has.
+    The 128-bit ``_key`` is the row's identity in its high 96 bits and a hash of its full
+    content in its low 32, so one stored column tells a duplicate (same key) from a conflict
+    (same identity, other content: ``_key >> 32`` equal, ``_key`` not). Identity: the id for
+    single-column keys (event_id, order_id, user_id) when the row has one, else the full
+    content (then ``_key`` is the full-content md5 itself); the key columns the input has for
+    multi-column keys (deals, spend). The legacy key (the whole md5 of the identity, what
+    earlier versions stored) lets rows stored by them count as duplicates, not conflicts.
     """
     full = _content_key([
         (v.name, key_alias.get(v.name, alias[v.name]),
@@ -587,15 +876,22 @@ def _key_sql(table: sc.TableSchema, values: list[_Value], alias: dict[str, str],
     ])
     by_name = {v.name: v for v in values}
     present = [k for k in table.key if k in by_name]
+
+    def packed(identity: str) -> str:
+        return f"((({identity}) >> 32) << 32) | (({full}) & {_LOW32})"
+
     if len(table.key) == 1:
         if not present:
-            return full
+            return full, "CAST(NULL AS UHUGEINT)"
         k = alias[present[0]]
-        return (
-            f"(CASE WHEN {k} IS NOT NULL THEN md5_number('id' || chr(31) || CAST({k} AS VARCHAR)) "
-            f"ELSE {full} END)"
-        )
-    return _content_key([(k, alias[k], by_name[k].storage) for k in present])
+        identity = f"md5_number('id' || chr(31) || CAST({k} AS VARCHAR))"
+        return (f"(CASE WHEN {k} IS NOT NULL THEN {packed(identity)} ELSE {full} END)",
+                f"(CASE WHEN {k} IS NOT NULL THEN {identity} END)")
+    identity = _content_key([
+        (k, key_alias.get(k, alias[k]), "VARCHAR" if k in key_alias else by_name[k].storage)
+        for k in present
+    ])
+    return f"({packed(identity)})", identity
 
 
 # ----- target tables -------------------------------------------------------------------------
@@ -667,8 +963,9 @@ def _ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {ident(LOADS)} (load_id BIGINT, \"table\" VARCHAR, "
         "source VARCHAR, loaded_at TIMESTAMPTZ, \"read\" BIGINT, loaded BIGINT, "
-        "duplicates BIGINT, rejected BIGINT)"
+        "duplicates BIGINT, rejected BIGINT, conflicts BIGINT)"
     )
+    con.execute(f"ALTER TABLE {ident(LOADS)} ADD COLUMN IF NOT EXISTS conflicts BIGINT")
 
 
 # ----- the load ------------------------------------------------------------------------------
@@ -684,14 +981,17 @@ def load_into_duckdb(
     epoch_unit: str | None = None,
     fmt: str | None = None,
     stages: list[str] | None = None,
+    encoding: str | None = None,
     before_commit: Callable[[duckdb.DuckDBPyConnection, LoadReport], None] | None = None,
 ) -> LoadReport:
     """Load ``source`` into canonical ``table`` of the DuckDB connection, in one transaction.
 
     ``columns``: this load's column map (canonical -> input name); ``remembered_columns``: the
-    map of an earlier load, applied where the input has the column. ``before_commit`` runs
-    inside the transaction after the rows are written (the workspace saves its settings there,
-    so they commit or roll back with the data).
+    map of an earlier load, applied where the input has the column. ``encoding``: the text
+    encoding of a CSV/TSV/JSON-lines file when it is not UTF-8 (``gbk``, ``utf-16``...); the
+    file is transcoded to a temporary UTF-8 file, streaming. ``before_commit`` runs inside the
+    transaction after the rows are written (the workspace saves its settings there, so they
+    commit or roll back with the data).
     """
     from zoneinfo import ZoneInfo
 
@@ -706,10 +1006,10 @@ def load_into_duckdb(
     con.execute("BEGIN TRANSACTION")
     try:
         report = _load(con, source, spec, mapping, dict(remembered_columns or {}), tz, strict,
-                       epoch_unit, fmt, list(stages or []))
+                       epoch_unit, fmt, list(stages or []), encoding)
         if before_commit is not None:
             before_commit(con, report)
-        for temp in (BAD, TYPED, STAGE):
+        for temp in (BAD, CLASS, TYPED, STAGE):
             con.execute(f"DROP TABLE IF EXISTS {ident(temp)}")
         con.execute("COMMIT")
         return report
@@ -719,12 +1019,13 @@ def load_into_duckdb(
         raise
 
 
-def _load(con, source, spec, mapping, remembered, tz, strict, epoch_unit, fmt, stages) -> LoadReport:
-    staged = _stage_source(con, source, fmt)
+def _load(con, source, spec, mapping, remembered, tz, strict, epoch_unit, fmt, stages,
+          encoding=None) -> LoadReport:
+    staged = _stage_source(con, source, fmt, encoding)
     types = staged.types
     resolved = resolve_columns(spec, types, mapping, staged.display, remembered)
-    exprs, storage, checks = _canonical_exprs(spec, resolved, types, tz, epoch_unit)
-    values = [_Value(n, exprs[n], storage[n]) for n in exprs]
+    exprs, storage, checks, key_texts = _canonical_exprs(spec, resolved, types, tz, epoch_unit)
+    values = [_Value(n, exprs[n], storage[n], key_texts.get(n)) for n in exprs]
     values += _property_values(con, spec, resolved, types, checks)
 
     # One pass: typed values, first failed check, key. Aliases avoid any clash with input names.
@@ -754,68 +1055,144 @@ def _load(con, source, spec, mapping, remembered, tz, strict, epoch_unit, fmt, s
         "CASE " + " ".join(f"WHEN {f} THEN {i}" for i, f in enumerate(fails, 1)) + " END"
         if fails else "CAST(NULL AS INTEGER)"
     )
-    key = _key_sql(spec, values, alias, key_alias)
+    key, legacy = _key_sql(spec, values, alias, key_alias)
     con.execute(f"DROP TABLE IF EXISTS {ident(TYPED)}")
     con.execute(
         f"CREATE TEMP TABLE {ident(TYPED)} AS SELECT {ident(ROW)}, {fail_sql} AS {FAIL}, "  # noqa: S608
-        f"{key} AS _key, {', '.join(alias.values())} "
+        f"{key} AS _key, {legacy} AS __fs_legacy, {', '.join(alias.values())} "
         f"FROM (SELECT {', '.join(inner)} FROM {ident(STAGE)} AS s)"
     )
 
     typed, stage = ident(TYPED), ident(STAGE)
     read = con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]  # noqa: S608
     rejected = con.execute(f"SELECT count(*) FROM {typed} WHERE {FAIL} IS NOT NULL").fetchone()[0]  # noqa: S608
-    rejections: list[Rejection] = []
+    _create_bad(con)
     if rejected:
         _collect_rejected(con, staged, checks, types, stages)
-        rows = con.execute(
-            f"SELECT r, c, v, why FROM {ident(BAD)} ORDER BY r LIMIT {MAX_REPORTED_REJECTIONS}"  # noqa: S608
-        ).fetchall()
-        rejections = [Rejection(int(r), c, v, why) for r, c, v, why in rows]
         if strict:
-            first = rejections[0]
-            raise ValidationError(
-                f"{Path(staged.display).name}: row {first.row}, column {first.column}: "
-                f"{first.reason} (value {first.value!r}); {rejected} row(s) failed, nothing was "
-                f"loaded.",
-                hint="Fix the rows, or load without --strict to quarantine them in _rejected.",
-                source=staged.display, row=first.row, column=first.column,
-            )
+            _raise_strict(con, staged, f"{rejected} row(s) failed")
 
     _ensure_meta_tables(con)
     load_id = con.execute(f"SELECT coalesce(max(load_id), 0) + 1 FROM {ident(LOADS)}").fetchone()[0]  # noqa: S608
     final_types = _ensure_table(con, spec, {v.name: v.storage for v in values})
     target = ident(spec.name)
+    counts = _classify(con, target)
+    conflicts = counts.get("old", 0) + counts.get("mine", 0)
+    if conflicts:
+        _collect_conflicts(con, spec, staged, resolved)
+        if strict:
+            _raise_strict(con, staged, f"{conflicts} row(s) conflict with rows loaded first")
     insert_cols = ", ".join(ident(v.name) for v in values)
     select_cols = ", ".join(f"CAST({alias[v.name]} AS {final_types[v.name]})" for v in values)
     loaded = con.execute(
         f"INSERT INTO {target} ({insert_cols}, _key, _load) "  # noqa: S608
         f"SELECT {select_cols}, _key, {int(load_id)} FROM {typed} "
-        f"WHERE {FAIL} IS NULL "
-        f"AND {ident(ROW)} IN (SELECT min({ident(ROW)}) FROM {typed} WHERE {FAIL} IS NULL "
-        f"GROUP BY _key) "
-        f"AND _key NOT IN (SELECT _key FROM {target} WHERE _key IS NOT NULL) "
+        f"WHERE {ident(ROW)} IN (SELECT r FROM {ident(CLASS)} WHERE cls = 'new') "
         f"ORDER BY {ident(ROW)}"
     ).fetchone()[0]  # DuckDB's INSERT returns the number of rows inserted
-    new_rejections = 0
-    if rejected:
-        rej = ident(REJECTED)
-        new_rejections = con.execute(
-            f"INSERT INTO {rej} SELECT {int(load_id)}, {literal(spec.name)}, "  # noqa: S608
-            f"{literal(staged.display)}, r, c, v, why, raw, now(), k FROM ("
-            f"SELECT *, md5_number(concat_ws(chr(31), {literal(spec.name)}, "
-            f"{literal(staged.display)}, CAST(r AS VARCHAR), CAST(raw AS VARCHAR))) AS k "
-            f"FROM {ident(BAD)}) WHERE k NOT IN (SELECT _key FROM {rej} WHERE _key IS NOT NULL) "
-            f"ORDER BY r"
-        ).fetchone()[0]
-    duplicates = read - rejected - loaded
+    rows = con.execute(
+        f"SELECT r, c, v, why FROM {ident(BAD)} ORDER BY r LIMIT {MAX_REPORTED_REJECTIONS}"  # noqa: S608
+    ).fetchall()
+    rejections = [Rejection(int(r), c, v, why) for r, c, v, why in rows]
+    rej = ident(REJECTED)
+    new_rejections = con.execute(
+        f"INSERT INTO {rej} SELECT {int(load_id)}, {literal(spec.name)}, "  # noqa: S608
+        f"{literal(staged.display)}, r, c, v, why, raw, now(), k FROM ("
+        f"SELECT *, md5_number(concat_ws(chr(31), {literal(spec.name)}, "
+        f"{literal(staged.display)}, CAST(r AS VARCHAR), CAST(raw AS VARCHAR))) AS k "
+        f"FROM {ident(BAD)}) WHERE k NOT IN (SELECT _key FROM {rej} WHERE _key IS NOT NULL) "
+        f"ORDER BY r"
+    ).fetchone()[0]
+    duplicates = read - rejected - conflicts - loaded
     con.execute(
-        f"INSERT INTO {ident(LOADS)} VALUES (?, ?, ?, now(), ?, ?, ?, ?)",  # noqa: S608
-        [load_id, spec.name, staged.display, read, loaded, duplicates, rejected],
+        f"INSERT INTO {ident(LOADS)} (load_id, \"table\", source, loaded_at, \"read\", loaded, "  # noqa: S608
+        "duplicates, rejected, conflicts) VALUES (?, ?, ?, now(), ?, ?, ?, ?, ?)",
+        [load_id, spec.name, staged.display, read, loaded, duplicates, rejected, conflicts],
     )
     return LoadReport(
         spec.name, staged.display, read, loaded, duplicates, rejected, rejections,
-        new_rejections, int(load_id),
+        new_rejections, int(load_id), conflicts,
+    )
+
+
+def _create_bad(con) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {ident(BAD)}")
+    con.execute(f"CREATE TEMP TABLE {ident(BAD)} (r BIGINT, c VARCHAR, v VARCHAR, why VARCHAR, "
+                "raw JSON)")
+
+
+def _raise_strict(con, staged: _Staged, what: str) -> None:
+    r, c, v, why = con.execute(f"SELECT r, c, v, why FROM {ident(BAD)} ORDER BY r LIMIT 1"  # noqa: S608
+                               ).fetchone()
+    raise ValidationError(
+        f"{Path(staged.display).name}: row {r}, column {c}: {why} (value {v!r}); {what}, "
+        f"nothing was loaded.",
+        hint="Fix the rows, or load without --strict to quarantine them in _rejected.",
+        source=staged.display, row=int(r), column=c,
+    )
+
+
+def _classify(con, target: str) -> dict[str, int]:
+    """Fill CLASS: each valid row is ``new``, ``dup`` or a conflict (``old``/``mine``).
+
+    The first occurrence of an identity (``_key >> 32``) wins: a row stored by an earlier load,
+    else the first row of this input. A later row with the same full ``_key`` (or, for rows
+    stored by earlier versions, their legacy key) is a duplicate; one with other content is a
+    conflict with a stored row (``old``, ``ref`` = its load) or with an earlier row of this
+    input (``mine``, ``ref`` = that row's number).
+    """
+    row = ident(ROW)
+    con.execute(f"DROP TABLE IF EXISTS {ident(CLASS)}")
+    con.execute(
+        f"CREATE TEMP TABLE {ident(CLASS)} AS "  # noqa: S608
+        f"WITH v AS (SELECT {row} AS r, _key AS k, _key >> 32 AS i, __fs_legacy AS lk "
+        f"FROM {ident(TYPED)} WHERE {FAIL} IS NULL), "
+        f"f AS (SELECT i, min(r) AS fr, arg_min(k, r) AS fk FROM v GROUP BY i), "
+        f"e AS (SELECT _key >> 32 AS i, min(_load) AS el FROM {target} "
+        f"WHERE _key >> 32 IN (SELECT i FROM v) GROUP BY 1), "
+        f"same AS (SELECT _key FROM {target} WHERE _key IN (SELECT k FROM v UNION ALL "
+        f"SELECT lk FROM v WHERE lk IS NOT NULL)) "
+        f"SELECT v.r, CASE WHEN e.i IS NOT NULL THEN "
+        f"(CASE WHEN v.k IN (SELECT _key FROM same) OR v.lk IN (SELECT _key FROM same) "
+        f"THEN 'dup' ELSE 'old' END) "
+        f"WHEN v.r = f.fr THEN 'new' WHEN v.k = f.fk THEN 'dup' ELSE 'mine' END AS cls, "
+        f"CASE WHEN e.i IS NOT NULL THEN e.el ELSE f.fr END AS ref "
+        f"FROM v JOIN f ON v.i = f.i LEFT JOIN e ON v.i = e.i"
+    )
+    return dict(con.execute(f"SELECT cls, count(*) FROM {ident(CLASS)} GROUP BY cls").fetchall())  # noqa: S608
+
+
+def _collect_conflicts(con, spec: sc.TableSchema, staged: _Staged,
+                       resolved: dict[str, str]) -> None:
+    """Add the conflicting rows to BAD: the key's column(s) and raw value(s), and the reason.
+
+    Reasons: ``event_id e1 was loaded before with different values (load 1); kept the first``
+    and ``event_id e1 appears earlier in this input (row 2) with different values; kept the
+    first``.
+    """
+    present = [k for k in spec.key if k in resolved]
+    if not present:  # full-content keys cannot conflict but through a hash collision
+        present = [c.name for c in spec.columns if c.required and c.name in resolved][:1]
+    names = ", ".join(present)
+    raws = [f"CAST(s.{ident(resolved[k])} AS VARCHAR)" for k in present]
+    label = " || ', ' || ".join(
+        f"{literal(k + ' ')} || coalesce({_text('s.' + ident(resolved[k]))}, '')"
+        for k in present
+    )
+    value = raws[0] if len(raws) == 1 else f"concat_ws(', ', {', '.join(raws)})"
+    why = (
+        f"{label} || CASE c.cls WHEN 'old' THEN ' was loaded before with different values' || "
+        f"coalesce(' (load ' || CAST(c.ref AS VARCHAR) || ')', '') "
+        f"ELSE ' appears earlier in this input (row ' || CAST(c.ref AS VARCHAR) || ') with "
+        f"different values' END || '; kept the first'"
+    )
+    raw_row = "json_object(" + ", ".join(
+        f"{literal(name)}, s.{ident(name)}" for name in staged.types
+    ) + ")"
+    con.execute(
+        f"INSERT INTO {ident(BAD)} SELECT c.r, {literal(names)}, {value}, {why}, {raw_row} "  # noqa: S608
+        f"FROM {ident(STAGE)} AS s JOIN {ident(CLASS)} AS c ON {staged.row_sql} = c.r "
+        f"WHERE c.cls IN ('old', 'mine')"
     )
 
 
@@ -841,9 +1218,8 @@ def _collect_rejected(con, staged: _Staged, checks: list[_Check], types: dict[st
     raw_row = "json_object(" + ", ".join(
         f"{literal(name)}, s.{ident(name)}" for name in types
     ) + ")"
-    con.execute(f"DROP TABLE IF EXISTS {ident(BAD)}")
     con.execute(
-        f"CREATE TEMP TABLE {ident(BAD)} AS SELECT t.{ident(ROW)} AS r, "  # noqa: S608
+        f"INSERT INTO {ident(BAD)} SELECT t.{ident(ROW)} AS r, "  # noqa: S608
         f"CASE t.{FAIL} {' '.join(col_case)} END AS c, "
         f"CASE t.{FAIL} {' '.join(val_case)} END AS v, "
         f"CASE t.{FAIL} {' '.join(why_case)} END AS why, {raw_row} AS raw "

@@ -63,7 +63,7 @@ def register_file(
         ) from None
     resolved = resolve_columns(spec, types, dict(columns), str(path))
     resolved.pop("properties", None)
-    exprs, _, _ = _canonical_exprs(spec, resolved, types, ws.config.timezone, None)
+    exprs, _, _, _ = _canonical_exprs(spec, resolved, types, ws.config.timezone, None)
     for col in spec.columns:
         # integer ids stay integers in place: no string conversion per row, and the funnel
         # kernel uses them as entity codes directly

@@ -94,3 +94,13 @@ def timestamp_sql(column_sql: str, source_type: str, tz: str, unit: str | None) 
 def is_numeric_type(source_type: str) -> bool:
     t = source_type.upper()
     return t in _NUMERIC or t.startswith("DECIMAL")
+
+
+def timestamp_key_sql(column_sql: str, source_type: str, unit: str | None) -> str:
+    """The dedupe form of a time value: epoch µs as text, with naive times read as UTC.
+
+    Independent of the load's time zone, so loading the same file with another ``--tz`` finds
+    the same keys. Values with an offset, epoch numbers and TIMESTAMPTZ columns key on their
+    instant; for a load in UTC this equals the stored instant's epoch µs.
+    """
+    return f"CAST(epoch_us({timestamp_sql(column_sql, source_type, 'UTC', unit)}) AS VARCHAR)"

@@ -229,15 +229,18 @@ class WorkspaceBase:
         epoch_unit: str | None = None,
         format: str | None = None,
         stages: list[str] | None = None,
+        encoding: str | None = None,
     ) -> LoadReport:
         """Validate and load a file or data frame into canonical ``table``.
 
         ``columns`` maps canonical names to yours (``{"user_id": "uid"}``). It is remembered
         (merged into the table's saved map) and applied to later loads of the same table
         wherever their input has the named column. Naive times are read in ``tz`` (default: the
-        workspace's time zone, UTC unless set) and stored as UTC. ``stages`` (deals) sets the
-        workspace's stage list. Rows failing validation go to ``_rejected`` unless ``strict``
-        (then nothing loads). Settings change only when the load succeeds.
+        workspace's time zone, UTC unless set) and stored as UTC; which rows are duplicates does
+        not depend on ``tz``. ``stages`` (deals) sets the workspace's stage list. ``encoding``:
+        a text file's encoding when not UTF-8 (``gbk``, ``utf-16``...). Rows failing validation,
+        and rows whose key was loaded before with other values (conflicts), go to ``_rejected``
+        unless ``strict`` (then nothing loads). Settings change only when the load succeeds.
         """
         from funnelscope.data.ingest import load_into_duckdb
 
@@ -263,6 +266,7 @@ class WorkspaceBase:
             columns=dict(columns or {}),
             remembered_columns=self.config.column_maps.get(schema.name, {}),
             tz=tz, strict=strict, epoch_unit=epoch_unit, fmt=format, stages=after.deal_stages,
+            encoding=encoding,
         )
         if self.engine == "duckdb":
             report = load_into_duckdb(
@@ -294,10 +298,11 @@ class WorkspaceBase:
         before_types = None
         if self.has_table(table):
             existing = self.backend.table(table).schema().to_pyarrow().empty_table()  # noqa: F841
-            keys = self.backend.table(table).select("_key").to_pyarrow()  # noqa: F841
+            keys = self.backend.table(table).select("_key", "_load").to_pyarrow()  # noqa: F841
             stage.execute(f"CREATE TABLE {name} AS SELECT * FROM existing")  # noqa: S608
             stage.execute(f"ALTER TABLE {name} ALTER COLUMN _key TYPE UHUGEINT")
-            stage.execute(f"INSERT INTO {name} (_key) SELECT CAST(_key AS UHUGEINT) FROM keys")  # noqa: S608
+            stage.execute(f"INSERT INTO {name} (_key, _load) "  # noqa: S608
+                          "SELECT CAST(_key AS UHUGEINT), _load FROM keys")
             before_types = dict(stage.execute("SELECT column_name, data_type FROM "
                                               "information_schema.columns WHERE table_name = ?",
                                               [table]).fetchall())
@@ -341,8 +346,9 @@ class WorkspaceBase:
         for meta, data in ((REJECTED, rejected), (LOADS, rows(f"SELECT * FROM {ident(LOADS)} WHERE load_id = ?"))):  # noqa: S608,E501
             if data.num_rows == 0:
                 continue
-            if self.has_table(meta):
-                self.backend.insert(meta, data)
+            if self.has_table(meta):  # a _loads from before the conflicts column lacks it
+                have = list(self.backend.table(meta).columns)
+                self.backend.insert(meta, data.select([c for c in data.column_names if c in have]))
             else:
                 self.backend.create_table(meta, data)
         stage.close()

@@ -15,9 +15,6 @@ from funnelscope.definitions import Definitions, FunnelDefinition
 from funnelscope.errors import FunnelscopeError
 from funnelscope.report import runner
 
-#: Options the report uses where the analyses' defaults are made for other purposes.
-RETENTION_OPTIONS = {"period": "week", "periods": 12}
-
 
 @dataclass
 class Part:
@@ -27,6 +24,7 @@ class Part:
     result: Any = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    json: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -80,63 +78,75 @@ def attempt(name: str, f, *args: Any, **kw: Any) -> Part:
 
 
 def _funnel(ws: Any, d: FunnelDefinition, defs: Definitions) -> FunnelPart:
-    period = d.period or "week"
-    main = attempt(f"funnel {d.name}", d.run, ws, period=period)
+    """A named funnel (with its trend, weekly unless it names a period) and its breakdowns."""
+    main = _request("funnel", ws, {"name": d.name, "period": d.period or "week"}, defs,
+                    label=f"funnel {d.name}")
     part = FunnelPart(d, main)
     for b in d.breakdowns:
-        column = defs.breakdown_column(b)
-        part.breakdowns[b] = attempt(f"funnel {d.name} by {b}", d.run, ws, by=column)
+        part.breakdowns[b] = _request("funnel", ws, {"name": d.name, "by": b}, defs,
+                                      label=f"funnel {d.name} by {b}")
     return part
 
 
-def _pipeline(ws: Any, defs: Definitions, overrides: dict[str, Any]) -> Part:
-    options: dict[str, Any] = {"period": "quarter"}
-    name = overrides.pop("name", None)
-    if name or defs.pipelines:
-        options.update((defs.pipeline(name) if name else next(iter(defs.pipelines.values()))).options())
-    options.update({k: v for k, v in overrides.items() if k != "forecast"})
-    part = attempt("pipeline", runner.run, ws, "pipeline", **options)
+def _request(name: str, ws: Any, raw: dict[str, Any], defs: Definitions,
+             label: str | None = None) -> Part:
+    """Run a registry analysis from request values; the Part keeps its JSON too."""
+    label = label or name
+    try:
+        result, data, call = runner.request(ws, name, raw, defs)
+    except FunnelscopeError as exc:
+        return Part(label, error=str(exc))
+    except Exception as exc:  # a bug in one analysis must not lose the whole report
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        return Part(label, error=f"{type(exc).__name__}: {exc} ({last.filename}:{last.lineno})")
+    part = Part(label, result=result, json=data)
+    part.extra["view"] = call.view
+    return part
+
+
+def _pipeline(ws: Any, defs: Definitions, raw: dict[str, Any]) -> Part:
+    part = _request("pipeline", ws, raw, defs)
     if part.ok:
-        forecast = attempt("forecast", part.result.forecast, overrides.get("forecast"))
+        forecast = attempt("forecast", part.result.forecast, part.extra["view"].get("forecast"))
         backtest = attempt("backtest", part.result.backtest)
-        part.extra = {"forecast": forecast, "backtest": backtest}
+        part.extra.update(forecast=forecast, backtest=backtest)
     return part
 
 
 def collect(ws: Any, definitions: Definitions | None = None,
             only: tuple[str, ...] | None = None,
             options: dict[str, dict[str, Any]] | None = None) -> ReportData:
-    """Run every analysis whose data exists on ``ws``.
+    """Run every registry analysis with report options whose data exists on ``ws``.
 
     ``only``: restrict to these analysis names ("funnel", "retention", ..., "metrics").
-    ``options``: per analysis name, options replacing the report's defaults (the dashboard's
-    form fields); for "pipeline" also ``name`` (a stage list of the definitions) and
-    ``forecast`` (the period to forecast).
+    ``options``: per analysis name, request values (public names, as the CLI and API take
+    them) replacing the entry's report defaults: the dashboard's form fields. Settings resolve
+    as everywhere: workspace, then funnelscope.yml, then the values given.
     """
+    from funnelscope.analyses.registry import ENTRIES, apply_settings
+
     defs = definitions or Definitions()
     options = options or {}
-    defs.apply(ws)
+    apply_settings(ws, defs)
     data = ReportData(
         workspace=str(ws.path or ":memory:"), timezone=ws.config.timezone,
         tables=[(t.name, t.rows) for t in ws.tables()], definitions=defs,
     )
 
     def wanted(name: str) -> bool:
-        return (only is None or name in only) and runner.has_data(ws, name) and \
-            runner.function(name) is not None
+        return (only is None or name in only) and runner.has_data(ws, name)
 
     if wanted("funnel"):
         data.funnels = [_funnel(ws, d, defs) for d in defs.funnels.values()]
-    plans = {
-        "retention": RETENTION_OPTIONS, "activity": {}, "churn": {},
-        "rfm": {}, "clusters": {}, "clv": {}, "acquisition": {},
-    }
-    for name, plan in plans.items():
-        if wanted(name):
-            merged = {**plan, **options.get(name, {})}
-            data.parts[name] = attempt(name, runner.run, ws, name, **merged)
-    if wanted("pipeline"):
-        data.parts["pipeline"] = _pipeline(ws, defs, dict(options.get("pipeline", {})))
+    for entry in ENTRIES:
+        if entry.report is None or entry.name == "funnel" or not wanted(entry.name):
+            continue
+        raw = {**entry.report, **{k: v for k, v in options.get(entry.name, {}).items()
+                                  if v is not None}}
+        if entry.name == "pipeline":
+            data.parts["pipeline"] = _pipeline(ws, defs, raw)
+        else:
+            data.parts[entry.name] = _request(entry.name, ws, raw, defs)
     for name, m in defs.metrics.items():
         if (only is None or "metrics" in only) and ws.has_table(m.table):
             data.metrics[name] = attempt(f"metric {name}", m.run, ws)

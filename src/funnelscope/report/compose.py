@@ -409,8 +409,39 @@ def headlines(data: ReportData, lang: str) -> list[Headline]:
     return out
 
 
+#: analyses the sections above present; any other registry analysis gets a generic section
+COMPOSED = ("retention", "activity", "churn", "rfm", "clusters", "clv", "acquisition",
+            "pipeline")
+
+
+def other_section(data: ReportData, lang: str) -> Section | None:
+    """Analyses of the registry without a hand-made section: their charts and first tables."""
+    from funnelscope.analyses.registry import get
+
+    blocks = []
+    for name, part in data.parts.items():
+        if name in COMPOSED:
+            continue
+        entry = get(name)
+        heading = entry.title or name
+        if not part.ok:
+            blocks.append(_failed(part, lang, heading))
+            continue
+        figures = [f for f in (_figure(part.result, k, lang) for k in charts.kinds(part.result)) if f]
+        tables = []
+        for df in list(getattr(part.result, "tables", {}).values())[:3]:
+            if isinstance(df, pd.DataFrame) and len(df.columns):
+                head = df.head(20)
+                tables.append(Table([str(c) for c in head.columns],
+                                    [[style.cell(v) for v in row] for row in head.itertuples(index=False)],
+                                    [pd.api.types.is_numeric_dtype(head[c]) for c in head.columns]))
+        blocks.append(Block(heading=heading, sentences=[entry.summary], figures=figures,
+                            tables=tables))
+    return Section("more", t("section_more", lang), blocks) if blocks else None
+
+
 SECTIONS = (funnels_section, retention_section, segments_section, value_section,
-            pipeline_section, metrics_section)
+            pipeline_section, other_section, metrics_section)
 
 
 def compose(data: ReportData, lang: str) -> tuple[list[Headline], list[Section]]:

@@ -8,6 +8,7 @@ embedded from the installed plotly package (no CDN, no network).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,24 @@ def render(data: Any, lang: str = "en", generated: datetime | None = None) -> st
         workspace=Path(data.workspace).name, start=start, end=end, tz=data.timezone,
         generated=when, version=funnelscope.__version__, plotly_js=plotly_js(),
         script_json=script_json, errors=data.errors,
+        results_json=script_json(json.dumps(results_json(data), ensure_ascii=False)),
     )
+
+
+def results_json(data: Any) -> dict[str, Any]:
+    """Every analysis the report ran, as the JSON its CLI command prints: embedded in the
+    report (``<script id="funnelscope-results">``) so the numbers can be read by programs and
+    checked against the CLI and API."""
+    from funnelscope.analyses.result import jsonable
+
+    out: dict[str, Any] = {"funnels": {}, "analyses": {}}
+    for f in data.funnels:
+        parts = {"main": f.main, **{f"by {b}": p for b, p in f.breakdowns.items()}}
+        out["funnels"][f.definition.name] = {k: p.json for k, p in parts.items() if p.json}
+    for name, part in data.parts.items():
+        if part.json is not None:
+            out["analyses"][name] = part.json
+    return jsonable(out)
 
 
 def _data_range(data: Any) -> tuple[str, str]:

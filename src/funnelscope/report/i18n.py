@@ -148,6 +148,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "section_value": {"en": "Customer value", "zh": "客户价值"},
     "section_pipeline": {"en": "Sales pipeline and forecast", "zh": "销售管道与预测"},
     "section_metrics": {"en": "Metrics", "zh": "指标"},
+    "section_more": {"en": "More analyses", "zh": "更多分析"},
     "section_data": {"en": "Data", "zh": "数据"},
     "headline_users": {"en": "Users who entered {funnel}", "zh": "进入「{funnel}」的用户"},
     "headline_conversion": {"en": "Conversion of {funnel}", "zh": "「{funnel}」的转化率"},

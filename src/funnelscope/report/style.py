@@ -108,6 +108,15 @@ def number(x: Any) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
+def cell(x: Any) -> str:
+    """Any table value for display: numbers by :func:`number`, missing as "–", text as is."""
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, (int, float)) or type(x).__module__ == "numpy":
+        return number(x) if not isinstance(x, int) or abs(x) >= 1000 else str(x)
+    return DASH if x is None or _missing(x) and not isinstance(x, str) else str(x)
+
+
 _UNITS = {
     "en": (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)),
     "zh": (("天", 86400), ("小时", 3600), ("分钟", 60), ("秒", 1)),

@@ -108,7 +108,7 @@ def _choice(value: str | None, allowed: tuple[str, ...], default: str | None) ->
 
 def _missing_table(ws: Any, analysis: str) -> str | None:
     """The first table ``analysis`` needs that ``ws`` lacks (None: it has them all)."""
-    return next((t for t in runner.ANALYSES[analysis][2] if not ws.has_table(t)), None)
+    return next((t for t in runner.tables(analysis) if not ws.has_table(t)), None)
 
 
 def _section_page(request: Request, page: str, title_key: str, needs: str, only: tuple[str, ...],

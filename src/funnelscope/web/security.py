@@ -27,8 +27,10 @@ def presented(request: Request) -> str | None:
 
 class TokenMiddleware(BaseHTTPMiddleware):
     def __init__(self, app, token: str) -> None:
+        from funnelscope.web.settings import check_token
+
         super().__init__(app)
-        self.token = token.encode()
+        self.token = check_token(token).encode()  # never a blank token that "" would match
 
     async def dispatch(self, request: Request, call_next):
         given = presented(request)

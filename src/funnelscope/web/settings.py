@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,13 +44,13 @@ class Settings:
     max_rows: int = DEFAULT_MAX_ROWS
 
     def __post_init__(self) -> None:
-        if self.time_limit <= 0:
-            raise ConfigError(f"--time-limit must be positive, got {self.time_limit}.")
+        if not (isinstance(self.time_limit, (int, float)) and math.isfinite(self.time_limit)
+                and self.time_limit > 0):
+            raise ConfigError(f"--time-limit must be a positive number of seconds, got {self.time_limit}.")
         if self.max_rows < 1:
             raise ConfigError(f"--max-rows must be at least 1, got {self.max_rows}.")
-        if self.token is not None and len(self.token) < 8:
-            raise ConfigError("the token is too short; use at least 8 characters.",
-                              hint="e.g. python -c 'import secrets; print(secrets.token_urlsafe())'")
+        if self.token is not None:
+            check_token(self.token)
         if not is_loopback(self.host) and not self.token:
             raise ConfigError(
                 f"binding to {self.host} lets other machines read the workspace, so it needs a token.",
@@ -57,6 +58,35 @@ class Settings:
             )
 
 
+_TOKEN_HINT = "e.g. python -c 'import secrets; print(secrets.token_urlsafe())'"
+
+
+def check_token(token: str, source: str = "the token") -> str:
+    """``token`` if usable, else ConfigError: blank or whitespace-only (never read as "no
+    token"), surrounding whitespace or control characters (a header could not carry it), or
+    shorter than 8 characters."""
+    if not isinstance(token, str) or not token.strip():
+        raise ConfigError(f"{source} is blank; a blank token is not accepted as \"no token\".",
+                          hint=f"Give a real token ({_TOKEN_HINT}), or leave --token and "
+                               f"{TOKEN_ENV} unset on a loopback address.")
+    if token != token.strip():
+        raise ConfigError(f"{source} starts or ends with whitespace.",
+                          hint="Remove the spaces: clients strip them, so it could never match.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in token):
+        raise ConfigError(f"{source} contains a control character.",
+                          hint="Use printable characters only.")
+    if len(token) < 8:
+        raise ConfigError(f"{source} is too short; use at least 8 characters.", hint=_TOKEN_HINT)
+    return token
+
+
 def token_from_env(token: str | None) -> str | None:
-    """``token`` if given, else the ``FUNNELSCOPE_TOKEN`` environment variable (None if unset)."""
-    return token or os.environ.get(TOKEN_ENV) or None
+    """``token`` if given, else the ``FUNNELSCOPE_TOKEN`` environment variable (None only when
+    neither is given). A given but blank token, from either, is a ConfigError, never "no
+    token"."""
+    if token is not None:
+        return check_token(token, "--token")
+    env = os.environ.get(TOKEN_ENV)
+    if env is None:
+        return None
+    return check_token(env, TOKEN_ENV)

@@ -5,8 +5,25 @@ from funnelscope.analyses.funnel.spec import Exclusion, FunnelSpec, Step, exclus
 __all__ = ["Exclusion", "FunnelSpec", "Step", "exclusion", "funnel", "make_spec", "step"]
 
 
-def funnel(ws, steps, window="7d", **options):
-    """Run a funnel on workspace ``ws``; see :meth:`funnelscope.Workspace.funnel`."""
+def funnel(ws, steps, window="7d", mode="ordered", by=None, entity="user", count="uniques",
+           exclude=None, where=None, period=None, start=None, end=None, first_time=False,
+           censor=True, top_groups=20):
+    """Conversion funnel over ``steps`` within ``window``: a :class:`FunnelResult`.
+
+    steps: event names or ``fs.step(event, where=..., within=...)``. mode: ordered | strict |
+    any. by: a property of the first step's event, a customers column or a saved segment.
+    entity: user | account. count: uniques | totals. exclude: events that disqualify a path
+    (``"refund"`` or ``("refund", 2, 3)``). where: property filters on every step. period:
+    day | week | month trend by entry. start, end: event time bounds (reporting time zone).
+    first_time: only each entity's first first-step event starts. censor: entities whose
+    window is still open are "still converting", not dropped. top_groups: breakdown groups
+    kept before the rest fold into "other". Exact semantics: docs/funnels.md.
+
+    >>> ws.funnel(["view", "add_to_cart", "checkout", "pay"], window="7d", by="channel")
+    """
     from funnelscope.analyses.funnel.run import run
 
-    return run(ws, make_spec(steps, window, **options))
+    spec = make_spec(steps, window, mode=mode, by=by, entity=entity, count=count,
+                     exclude=exclude, where=where, period=period, start=start, end=end,
+                     first_time=first_time, censor=censor, top_groups=top_groups)
+    return run(ws, spec)

@@ -21,6 +21,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from funnelscope.analyses.event_names import (
+    check_event_names,
+    checking_event_names,
+    event_name_counts,
+)
 from funnelscope.analyses.funnel.entries import NOT_REACHED, Entries, labels_of
 from funnelscope.analyses.funnel.spec import FunnelSpec
 from funnelscope.errors import SpecError
@@ -152,6 +157,10 @@ def run(ws: Workspace, spec: FunnelSpec) -> FunnelResult:
                 hint="Use a property of the first step's event (e.g. channel), a customers column, "
                 "or a saved segment (funnelscope rfm --save gives rfm_segment).",
             )
+    if spec.exclude:
+        # an unknown exclusion name would silently exclude nothing: a LIMIT 1 probe per name
+        # (milliseconds; exclusion funnels only, the plain funnel's hot path is untouched)
+        check_event_names(ws, [e.event for e in spec.exclude], "exclusion")
     if ws.engine == "duckdb":
         entries, meta = run_duckdb(ws, spec)
     elif ws.engine == "pyspark":
@@ -163,7 +172,14 @@ def run(ws: Workspace, spec: FunnelSpec) -> FunnelResult:
     meta["engine"] = ws.engine
     meta["entity_column"] = spec.entity_column
     meta["seconds"] = round(time.perf_counter() - started, 4)
-    return build_result(ws, spec, entries, meta)
+    result = build_result(ws, spec, entries, meta)
+    steps = result.records("steps")
+    if (not steps or steps[-1]["entities"] == 0) and checking_event_names():
+        # a step reached by nobody (or no entries at all): a 0 is an answer only when every
+        # name is an event of the data. Looked up once, and only in this case, so the usual
+        # funnel pays nothing; a step whose filter matches no rows is a true 0.
+        check_event_names(ws, [s.event for s in spec.steps], "step", known=event_name_counts(ws))
+    return result
 
 
 def _entity_attribute(ws: Workspace, spec: FunnelSpec, codes: np.ndarray, meta: dict,

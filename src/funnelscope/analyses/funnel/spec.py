@@ -7,7 +7,8 @@ The exact semantics are in docs/funnels.md. A spec holds no data and runs nowher
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from funnelscope.durations import describe, to_microseconds
@@ -22,30 +23,100 @@ OPERATORS = ("=", "==", "!=", ">", ">=", "<", "<=", "in", "not in", "contains", 
 MAX_STEPS = 32
 
 
-def _normalise_where(where: Any, what: str) -> tuple[tuple[str, str, Any], ...]:
-    """``{"amount": (">", 100), "channel": "ads", "city": ["北京", "上海"]}`` -> conditions."""
+NULL_OPERATORS = ("is null", "is not null")
+LIST_OPERATORS = ("in", "not in")
+_SYMBOLS = frozenset("<>=!")
+_SCALARS = (str, int, float, date, Decimal)  # bool is an int; datetime is a date
+
+
+def _operator(item: Any) -> str | None:
+    """The operator ``item`` names (case and spaces ignored), else None."""
+    if isinstance(item, str):
+        op = " ".join(item.lower().split())
+        if op in OPERATORS:
+            return op
+    return None
+
+
+def _show(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _is_scalar(value: Any) -> bool:
+    import numbers
+
+    return isinstance(value, (*_SCALARS, numbers.Number)) and value == value  # not NaN
+
+
+def condition_of(prop: Any, cond: Any, what: str) -> tuple[str, str, Any]:
+    """One ``where`` entry as ``(property, operator, value)``. The grammar (docs/report.md,
+    "where conditions"):
+
+    * a scalar ``v`` -> ``=`` v;
+    * a list / tuple whose first item is an operator -> that operator: ``[op, value]``, or
+      ``[op]`` for ``is null`` / ``is not null``; ``in`` / ``not in`` take a list:
+      ``["in", [a, b]]``;
+    * any other list / tuple / set -> ``in`` those values (so ``[a, b]`` means a or b, and a
+      list of values starting with an operator word must be written ``["in", [...]]``).
+    """
+    if not isinstance(prop, str) or not prop:
+        raise SpecError(f"{what}: property names must be non-empty strings, got {prop!r}.")
+    where = f"{what}: {prop}"
+    form = 'Write a value, a list of values, [">", 100], ["!=", "ads"], ["in", [a, b]] or ["is null"].'
+    if isinstance(cond, dict):
+        raise SpecError(f"{where}: a condition cannot be a mapping, got {cond!r}.", hint=form)
+    if isinstance(cond, (list, tuple)) and cond and _operator(cond[0]):
+        op, args = _operator(cond[0]), tuple(cond[1:])
+    elif (isinstance(cond, (list, tuple)) and cond and isinstance(cond[0], str)
+          and cond[0].strip() and set(cond[0].strip()) <= _SYMBOLS):
+        raise SpecError(f"{where}: unknown operator {cond[0]!r}.",
+                        hint=f"Use one of: {', '.join(OPERATORS)}.")
+    elif isinstance(cond, (list, tuple, set, frozenset)):
+        op, args = "in", (list(cond),)
+    else:
+        op, args = "=", (cond,)
+    if op in NULL_OPERATORS:
+        if args not in ((), (None,)):
+            raise SpecError(f"{where}: {op!r} takes no value, got {list(args)!r}.",
+                            hint=f'Write ["{op}"].')
+        return prop, op, None
+    if len(args) != 1:
+        raise SpecError(f"{where}: {op!r} takes exactly one value, got {len(args)}.",
+                        hint=f'Write ["{op}", value]' + (" with a list of values as the value."
+                                                          if op in LIST_OPERATORS else "."))
+    value = args[0]
+    if op in LIST_OPERATORS:
+        if not isinstance(value, (list, tuple, set, frozenset)):
+            raise SpecError(f"{where}: {op!r} needs a list of values, got {value!r}.",
+                            hint=f'Write ["{op}", [{_show(value)}]] or ["=", {_show(value)}].')
+        values = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else list(value)
+        if not values:
+            raise SpecError(f"{where}: {op!r} needs at least one value; the list is empty.")
+        bad = [v for v in values if not _is_scalar(v)]
+        if bad:
+            raise SpecError(f"{where}: values to match must be text, numbers or dates, "
+                            f"got {bad[0]!r}.",
+                            hint='Test for empty values with ["is null"].' if bad[0] is None
+                            else form)
+        return prop, op, tuple(values)
+    if not _is_scalar(value):
+        hint = f'Write ["{"is null" if op in ("=", "==") else "is not null"}"].' \
+            if value is None and op in ("=", "==", "!=") else form
+        raise SpecError(f"{where}: {op!r} needs one text, number or date, got {value!r}.",
+                        hint=hint)
+    return prop, op, value
+
+
+def parse_where(where: Any, what: str) -> tuple[tuple[str, str, Any], ...]:
+    """``{"amount": (">", 100), "channel": "ads", "city": ["北京", "上海"]}`` -> sorted
+    ``(property, operator, value)`` conditions, each read by :func:`condition_of`."""
     if where is None:
         return ()
     if not isinstance(where, dict):
         raise SpecError(f"{what}: where must be a dict of property -> condition, got {where!r}.")
-    out = []
-    for prop, cond in where.items():
-        if not isinstance(prop, str) or not prop:
-            raise SpecError(f"{what}: property names must be non-empty strings, got {prop!r}.")
-        if isinstance(cond, tuple) and len(cond) == 2 and isinstance(cond[0], str):
-            op, value = cond[0].lower().strip(), cond[1]
-        elif isinstance(cond, (list, set, frozenset)):
-            op, value = "in", tuple(cond)
-        else:
-            op, value = "=", cond
-        if op not in OPERATORS:
-            raise SpecError(
-                f"{what}: unknown operator {op!r} for property {prop!r}.",
-                hint=f"Use one of: {', '.join(OPERATORS)}.",
-            )
-        if op in ("in", "not in"):
-            value = tuple(value)
-        out.append((prop, op, value))
+    out = [condition_of(prop, cond, what) for prop, cond in where.items()]
     return tuple(sorted(out, key=lambda c: (c[0], c[1], repr(c[2]))))
 
 
@@ -87,7 +158,7 @@ def step(
     if not isinstance(event, str) or not event.strip():
         raise SpecError(f"a step needs an event name, got {event!r}.")
     within_us = None if within is None else to_microseconds(within, f"within of step {event!r}")
-    return Step(event, _normalise_where(where, f"step {event!r}"), within_us, label)
+    return Step(event, parse_where(where, f"step {event!r}"), within_us, label)
 
 
 @dataclass(frozen=True)
@@ -113,7 +184,7 @@ def exclusion(event: str, between: tuple[int, int] | None = None, where: dict | 
               *, n_steps: int | None = None) -> Exclusion:
     """``fs.exclusion("refund", between=(2, 4))``; default between the first and last step."""
     a, b = between if between is not None else (1, n_steps or 2)
-    return Exclusion(event, int(a), int(b), _normalise_where(where, f"exclusion {event!r}"))
+    return Exclusion(event, int(a), int(b), parse_where(where, f"exclusion {event!r}"))
 
 
 def _as_step(s: Any) -> Step:
@@ -234,24 +305,45 @@ class FunnelSpec:
         }
 
 
-def instant_us(value: str, timezone: str) -> int:
-    """A start/end bound as µs since the epoch; a date or naive time is in ``timezone``."""
+def instant_us(value: str, timezone: str, what: str = "start/end") -> int:
+    """A start/end bound as µs since the epoch; a date or naive time is in ``timezone``.
+
+    SpecError (naming ``what``) for text that is not a time (``nan``, ``0000-00-00``,
+    ``2026-02-30``) and for times outside the years 1-9999 in UTC.
+    """
     from zoneinfo import ZoneInfo
 
+    hint = "Use YYYY-MM-DD or an ISO time (years 1 to 9999)."
+    text = str(value).strip()
     try:
-        ts = datetime.fromisoformat(str(value).strip())
+        ts = datetime.fromisoformat(text)
     except ValueError:  # other spellings pandas understands ("2024/01/05", "5 Jan 2024")
         import pandas as pd
 
         try:
-            ts = pd.Timestamp(value).to_pydatetime()
-        except (ValueError, TypeError):
-            raise SpecError(f"cannot read time {value!r}.",
-                            hint="Use YYYY-MM-DD or an ISO time.") from None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=ZoneInfo(timezone))
-    delta = ts - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+            parsed = pd.Timestamp(text) if text else pd.NaT
+        except (ValueError, TypeError, OverflowError):
+            parsed = pd.NaT
+        if parsed is pd.NaT or pd.isna(parsed):
+            raise SpecError(f"cannot read {what} time {value!r}.", hint=hint) from None
+        try:
+            ts = parsed.to_pydatetime()
+        except (ValueError, OverflowError, NotImplementedError):
+            raise SpecError(f"{what} time {value!r} is out of range.", hint=hint) from None
+    try:
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=ZoneInfo(timezone))
+        delta = ts - datetime(1970, 1, 1, tzinfo=UTC)
+    except (OverflowError, ValueError):  # 0001-01-01 east of UTC is in the year 0
+        raise SpecError(f"{what} time {value!r} is out of range.", hint=hint) from None
+    us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if not _FIRST_INSTANT_US <= us <= _LAST_INSTANT_US:  # must read back as a UTC datetime
+        raise SpecError(f"{what} time {value!r} is out of range.", hint=hint)
+    return us
+
+
+_FIRST_INSTANT_US = -62_135_596_800_000_000  # 0001-01-01T00:00:00Z
+_LAST_INSTANT_US = 253_402_300_799_999_999  # 9999-12-31T23:59:59.999999Z
 
 
 def make_spec(
@@ -289,5 +381,5 @@ def make_spec(
             )
     return FunnelSpec(
         parsed, to_microseconds(window), mode, by, entity, count, tuple(excl),
-        _normalise_where(where, "where"), period, start, end, first_time, censor, top_groups,
+        parse_where(where, "where"), period, start, end, first_time, censor, top_groups,
     )

@@ -32,18 +32,25 @@ __all__ = ["BacktestResult", "ForecastResult", "PipelineResult", "PipelineSpec",
 
 
 def pipeline(ws: Workspace, stages: Any = None, by: str | None = None,
-             period: str | None = None, **kw: Any) -> PipelineResult:
+             period: str | None = None, *, win_stage: str | None = None, as_of: Any = None,
+             controllability: dict[str, int] | None = None, probabilities: Any = "historical",
+             categories: dict[str, str] | None = None, targets: Any = None,
+             stale_factor: float = 2.0, min_owner_deals: int = 10,
+             shrinkage: float = 10.0) -> PipelineResult:
     """Run the pipeline analysis on ``ws``'s deals table.
 
     stages: a preset name (telecom, b2b, salesforce), a comma-separated string or a list
     (default: the workspace's ``deal_stages``). by: a deals column (owner, team, segment,
-    product, ...). period: month | quarter creation cohorts and close periods. Other keywords
-    (win_stage, as_of, controllability, probabilities, categories, targets, stale_factor,
-    min_owner_deals, shrinkage): see :class:`PipelineSpec`. Controllability defaults to the
+    product, ...). period: month | quarter creation cohorts and close periods. win_stage,
+    as_of, controllability (stage -> 1..5), probabilities, categories, targets, stale_factor,
+    min_owner_deals, shrinkage: see :class:`PipelineSpec`. Controllability defaults to the
     workspace's ``controllability`` setting, then 3.
     """
     spec = make_spec(ws.config.deal_stages, ws.config.controllability, stages=stages, by=by,
-                     period=period, **kw)
+                     period=period, win_stage=win_stage, as_of=as_of,
+                     controllability=controllability, probabilities=probabilities,
+                     categories=categories, targets=targets, stale_factor=stale_factor,
+                     min_owner_deals=min_owner_deals, shrinkage=shrinkage)
     return run(ws, spec)
 
 
@@ -53,6 +60,7 @@ def run(ws: Workspace, spec: PipelineSpec) -> PipelineResult:
     from funnelscope.analyses.pipeline.deals import deal_table
     from funnelscope.analyses.pipeline.history import DealHistory
     from funnelscope.analyses.pipeline.periods import period_labels
+    from funnelscope.analyses.pipeline.spec import check_stages_in_data
     from funnelscope.analyses.pipeline.stages import funnel_by, funnel_table, group_labels
     from funnelscope.analyses.pipeline.velocity import (
         cycle_table,
@@ -64,9 +72,13 @@ def run(ws: Workspace, spec: PipelineSpec) -> PipelineResult:
     from funnelscope.errors import SpecError
 
     started = time.perf_counter()
-    d = deal_table(ws, spec)
     t = ws.deals
-    outside = int(t.filter(~t.stage.isin(list(spec.stages))).count().execute())
+    per_stage = t.group_by("stage").aggregate(n=t.count()).to_pandas()
+    counts = {str(s): int(n) for s, n in zip(per_stage["stage"], per_stage["n"], strict=True)
+              if s is not None}
+    check_stages_in_data(spec, counts)  # stage names that match nothing: an error, not zeros
+    outside = sum(n for s, n in counts.items() if s not in spec.stages)
+    d = deal_table(ws, spec)
     if d.empty:
         seen = sorted(str(s) for s in t.select("stage").distinct().to_pandas()["stage"])[:20]
         raise SpecError(

@@ -30,6 +30,59 @@ SALESFORCE_PROBABILITIES = {
 }
 
 
+class UnknownStageError(SpecError):
+    """A stage name that is not in the stage list, or a stage list that does not fit the deals."""
+
+    code = "unknown_stage"
+
+
+def stage_text(name: Any, candidates: Any) -> str:
+    """``'Won' (did you mean 'won'?)``: a stage name with the closest of ``candidates``."""
+    from funnelscope.analyses.event_names import suggest_names
+
+    sugg = suggest_names(str(name), [str(c) for c in candidates]) if isinstance(name, str) else []
+    return f"{name!r}" + (f" (did you mean {' or '.join(map(repr, sugg))}?)" if sugg else "")
+
+
+def check_stages_in_data(spec: PipelineSpec, counts: dict[str, int]) -> None:
+    """Raise UnknownStageError when the stage list does not fit the deals' stages.
+
+    ``counts``: stage name -> entries in the deals table. A stage of the list with no entry is
+    a true 0 (a young pipeline, nobody renewed yet) only when every stage the deals use is in
+    the list. When some of the deals' stages are left out, a list stage without entries is
+    an error if no list stage occurs, more than half of them have no entry, the win stage has
+    none, or it looks like one of the left-out stages (case, width, spaces, a typo): its
+    counts would be zeros because a name did not match.
+    """
+    seen = [s for s, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))) if n]
+    missing = [s for s in spec.stages if not counts.get(s)]
+    outside = [s for s in seen if s not in spec.stages]
+    if not missing or not outside:
+        return
+    from funnelscope.analyses.event_names import suggest_names
+
+    typos = {m: suggest_names(m, outside) for m in missing}
+    present = len(spec.stages) - len(missing)
+    if present and len(missing) * 2 <= len(spec.stages) and spec.win_stage not in missing \
+            and not any(typos.values()):
+        return
+    texts = [f"{m!r}" + (f" (did you mean {' or '.join(map(repr, typos[m]))}?)" if typos[m] else "")
+             for m in missing]
+    win = f" (the win stage {spec.win_stage!r} among them)" if spec.win_stage in missing else ""
+    verb = "has" if len(missing) == 1 else "have"
+    what = ("no deal has a stage entry in the stages" if not present else
+            f"{len(missing)} of the {len(spec.stages)} stages {verb} no entry in the deals "
+            f"table{win}")
+    extra = "" if present else f" {list(spec.stages)}"
+    raise UnknownStageError(
+        f"{what}{extra}: {', '.join(texts)}.",
+        hint=f"The deals table's stages are (most entries first): {', '.join(map(repr, seen[:20]))}"
+             f"{' ...' if len(seen) > 20 else ''}. Pass stages= in their order (e.g. "
+             f"--stages {','.join(outside[:3] if not present else seen[:3])},...) or the right "
+             f"preset ({', '.join(STAGE_PRESETS)}), and win_stage= one of them.",
+    )
+
+
 def resolve_stages(stages: Any, default: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """Stage list from a preset name, a comma-separated string or a sequence of names."""
     if stages is None:
@@ -39,7 +92,9 @@ def resolve_stages(stages: Any, default: list[str] | tuple[str, ...]) -> tuple[s
         if key in STAGE_PRESETS:
             out = STAGE_PRESETS[key]
         else:
-            out = tuple(s.strip() for s in stages.split(",") if s.strip())
+            from funnelscope.analyses.event_names import split_names
+
+            out = tuple(split_names(stages))
     else:
         out = tuple(stages)
     if len(out) < 2:
@@ -109,8 +164,9 @@ class PipelineSpec:
 
     def __post_init__(self) -> None:
         if self.win_stage not in self.stages:
-            raise SpecError(
-                f"win stage {self.win_stage!r} is not one of the stages {list(self.stages)}.",
+            raise UnknownStageError(
+                f"win stage {stage_text(self.win_stage, self.stages)} is not one of the stages "
+                f"{list(self.stages)}.",
                 hint="Pass win_stage= one of the stage names.",
             )
         if self.period is not None and self.period not in PERIODS:
@@ -175,8 +231,8 @@ class PipelineSpec:
 
     def _check_stage(self, stage: Any, what: str) -> None:
         if stage not in self.stages:
-            raise SpecError(
-                f"{what}: unknown stage {stage!r}.",
+            raise UnknownStageError(
+                f"{what}: unknown stage {stage_text(stage, self.stages)}.",
                 hint=f"The stages are: {', '.join(self.stages)}.",
             )
 
@@ -253,5 +309,16 @@ def instant_us(value: Any, what: str) -> int:
                         hint="Write an ISO time, e.g. 2025-12-31 or 2025-12-31T18:00Z.") from None
     if ts is pd.NaT:
         raise SpecError(f"{what} is empty.")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    try:
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        inside = pd.Timestamp(FIRST_TIME, tz="UTC") <= ts <= pd.Timestamp(LAST_TIME, tz="UTC")
+    except (ValueError, OverflowError, NotImplementedError):  # pandas' out-of-bounds errors
+        inside = False
+    if not inside:  # later steps work in pandas nanoseconds
+        raise SpecError(f"{what} {value!r} is out of range.",
+                        hint=f"Give a time from {FIRST_TIME} to {LAST_TIME}.")
     return int(ts.value // 1000)
+
+
+#: Times ``instant_us`` accepts (inside pandas' nanosecond range, with room for periods).
+FIRST_TIME, LAST_TIME = "1700-01-01", "2199-12-31"

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from funnelscope.analyses.pipeline.bottlenecks import expected_won_value
-from funnelscope.analyses.pipeline.spec import PipelineSpec
+from funnelscope.analyses.pipeline.spec import PipelineSpec, UnknownStageError, stage_text
 from funnelscope.analyses.pipeline.stages import NONE_LABEL, group_labels
 from funnelscope.errors import SpecError
 
@@ -51,8 +51,8 @@ def what_if(d: pd.DataFrame, spec: PipelineSpec, stage: str, points: float | Non
     """Effect of raising ``stage``'s conversion by ``points`` percentage points, or
     ``to="best_owner"``; returns one record (docs/pipeline.md#what-if)."""
     if stage not in spec.stages:
-        raise SpecError(f"what-if: unknown stage {stage!r}.",
-                        hint=f"The stages are: {', '.join(spec.stages)}.")
+        raise UnknownStageError(f"what-if: unknown stage {stage_text(stage, spec.stages)}.",
+                                hint=f"The stages are: {', '.join(spec.stages)}.")
     i = spec.stages.index(stage)
     if i == 0:
         raise SpecError(f"what-if: {stage!r} is the first stage; it has no conversion to raise.",

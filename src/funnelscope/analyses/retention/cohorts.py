@@ -30,13 +30,19 @@ import pandas as pd
 from funnelscope.analyses.retention import periods as P
 from funnelscope.analyses.retention.result import RetentionResult
 from funnelscope.analyses.retention.sources import (
+    FOLDED,
     GROUP,
+    TOP_GROUPS,
     DataRange,
     GroupSource,
     Start,
+    cap_groups,
     cohort_entries,
     data_range,
     events_named,
+    group_key,
+    group_label,
+    no_folding,
     require_events,
     resolve_group,
     resolve_start,
@@ -59,6 +65,7 @@ def retention(
     by: str | None = None,
     first_time: bool = True,
     brackets: Any = None,
+    top_groups: int = TOP_GROUPS,
 ) -> RetentionResult:
     """Cohort retention triangle with counts, rates, the average curve and optional brackets.
 
@@ -68,10 +75,13 @@ def retention(
     kind: "on" | "on_or_after". by: a column of the start event or of the customers table
     ("customers.plan" / "event.channel" to choose). first_time=False: recurring retention
     (every period with a start is an entry). brackets: e.g. ``[1, (2, 7), (8, 30)]``.
+    top_groups: with ``by``, the largest groups (by entries) kept; the rest are summed into
+    the group "other" (as in funnels).
 
     >>> ws.retention(period="week", periods=8).triangle()
     """
-    spec = retention_spec(start, returning, period, periods, kind, by, first_time, brackets)
+    spec = retention_spec(start, returning, period, periods, kind, by, first_time, brackets,
+                          top_groups)
     return run(ws, spec)
 
 
@@ -85,24 +95,26 @@ def returning_activity(ws: Workspace, spec: RetentionSpec) -> ir.Table:
 def compile_query(ws: Workspace, spec: RetentionSpec, start: Start, group: GroupSource | None) -> ir.Table:
     """The one Ibis query behind a retention table: a small table of counts.
 
-    Columns: part, cohort, group, k, n. Parts: "size" (entries per cohort and group, k = -1);
+    Columns: part, cohort, group, other, k, n (``other``: the row sums the groups beyond
+    ``top_groups``, its group is NULL). Parts: "size" (entries per cohort and group, k = -1);
     "on" (kind="on": users retained in period k); "bracket" (k = the bracket's index: users
     active in any period of the bracket); "last" (kind="on_or_after": entries whose last active
     period is k, capped at ``periods``).
     """
     entries = cohort_entries(ws, start, spec.period, first_time=spec.first_time, group=group)
+    entries = no_folding(entries) if group is None else cap_groups(entries, spec.top_groups)
     act = returning_activity(ws, spec)
     cond = [entries.user_id == act.user_id, act.p >= entries.cohort, act.last_ts >= entries.entry_ts]
     if spec.kind == "on":
         cond.append(act.p <= entries.cohort + spec.periods)
     joined = entries.join(act, cond).select(
-        entries.user_id, entries.cohort, entries[GROUP], k=act.p - entries.cohort
+        entries.user_id, entries.cohort, entries[GROUP], entries[FOLDED], k=act.p - entries.cohort
     )
-    keys = ["cohort", GROUP]
+    keys = ["cohort", GROUP, FOLDED]
 
     def shape(t: ir.Table, part: str) -> ir.Table:
         return t.select(part=ibis.literal(part), cohort=t.cohort.cast("int64"), group=t[GROUP],
-                        k=t.k.cast("int64"), n=t.n.cast("int64"))
+                        other=t[FOLDED], k=t.k.cast("int64"), n=t.n.cast("int64"))
 
     parts = [shape(entries.group_by(keys).aggregate(n=entries.count(), k=ibis.literal(-1)), "size")]
     if spec.kind == "on":
@@ -132,14 +144,18 @@ def _norm(v: Any) -> Any:
 
 
 def _counts(df: pd.DataFrame) -> dict[tuple, int]:
-    """{(cohort, group, k): n} from rows of the counts query."""
-    return {(int(r["cohort"]), _norm(r["group"]), int(r["k"])): int(r["n"])
-            for r in df.to_dict(orient="records")}
+    """{(cohort, group, k): n} from rows of the counts query (folded groups: FOLDED_KEY)."""
+    out: dict[tuple, int] = {}
+    for r in df.to_dict(orient="records"):
+        key = (int(r["cohort"]), group_key(_norm(r["group"]), _norm(r["other"])), int(r["k"]))
+        out[key] = out.get(key, 0) + int(r["n"])
+    return out
 
 
 def _sort_key(key: tuple) -> tuple:
     cohort, group = key
-    return (cohort, group is None, str(group) if group is not None else "")
+    folded = group_label(group) is not group
+    return (cohort, folded, group is None, str(group) if group is not None else "")
 
 
 def run(ws: Workspace, spec: RetentionSpec) -> RetentionResult:
@@ -171,7 +187,8 @@ def run(ws: Workspace, spec: RetentionSpec) -> RetentionResult:
     cells, brackets = [], []
     for c, g in keys:
         size = sizes[(c, g)]
-        head = {"cohort": P.label(c, spec.period)} | ({"group": g} if by else {}) | {"size": size}
+        head = {"cohort": P.label(c, spec.period)} | ({"group": group_label(g)} if by else {}) \
+            | {"size": size}
         for k in range(spec.periods + 1):
             complete = P.is_complete(c + k, spec.period, rng.first_day, rng.last_day)
             n = values[(c, g)][k] if complete else None

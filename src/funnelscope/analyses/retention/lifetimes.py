@@ -37,13 +37,20 @@ import pandas as pd
 from funnelscope.analyses.retention import periods as P
 from funnelscope.analyses.retention.result import ChurnResult
 from funnelscope.analyses.retention.sources import (
+    FOLDED,
+    FOLDED_KEY,
     GROUP,
+    TOP_GROUPS,
     DataRange,
     Start,
     attach_group,
+    cap_groups,
     cohort_entries,
     data_range,
     events_named,
+    group_key,
+    group_label,
+    no_folding,
     require_events,
     resolve_group,
 )
@@ -66,17 +73,19 @@ def churn(
     cancel_event: str | Sequence[str] | None = None,
     period: str = "month",
     by: str | None = None,
+    top_groups: int = TOP_GROUPS,
 ) -> ChurnResult:
     """Churn rate per period, survival curve (Kaplan–Meier) and median lifetime.
 
     events: activity events (None = any). inactivity_days: churned after this many days
     without activity. cancel_event: use a cancellation event instead. period: day | week |
     month. by: a column of the user's first activity event or of the customers table.
-    Tables: periods, survival, lifetime.
+    top_groups: with ``by``, the largest groups (by customers) kept; the rest are summed
+    into the group "other" (as in funnels). Tables: periods, survival, lifetime.
 
     >>> ws.churn(inactivity_days=30, period="month").tables["lifetime"]
     """
-    return run(ws, churn_spec(events, inactivity_days, cancel_event, period, by))
+    return run(ws, churn_spec(events, inactivity_days, cancel_event, period, by, top_groups))
 
 
 def _activity_days(ws: Workspace, spec: ChurnSpec) -> ir.Table:
@@ -146,22 +155,23 @@ def compile_query(ws: Workspace, spec: ChurnSpec, rng: DataRange, group) -> ir.T
         s = j.select(*[j[c] for c in s.columns], **{GROUP: j._g})
     else:
         s = attach_group(ws, s, group)
+    s = no_folding(s) if group is None else cap_groups(s, spec.top_groups, users=True)
     if spec.period == "month":
         start_p, churn_p = s.start_month, s.churn_month
     else:
         start_p = P.period_of_day_expr(s.start, spec.period)
         churn_p = P.period_of_day_expr(s.churn_day, spec.period)
     s = s.mutate(sp=start_p, cp=ibis.ifelse(s.observed == 1, churn_p, -1))
-    a = s.group_by([GROUP, "sp", "cp"]).aggregate(n=s.count())
+    a = s.group_by([GROUP, FOLDED, "sp", "cp"]).aggregate(n=s.count())
     # the user's first life: the earliest spell (spell numbers can start above 0 when a
     # cancellation with no activity before it was dropped)
     s = s.mutate(first_spell=s.spell.min().over(group_by=s.user_id))
     first = s.filter(s.spell == s.first_spell)
     first = first.mutate(dur=first.churn_day - first.start)
-    b = first.group_by([GROUP, "dur", "observed"]).aggregate(n=first.count())
+    b = first.group_by([GROUP, FOLDED, "dur", "observed"]).aggregate(n=first.count())
 
     def shape(t, name, x, y):
-        return t.select(part=ibis.literal(name), group=t[GROUP], x=x.cast("int64"),
+        return t.select(part=ibis.literal(name), group=t[GROUP], other=t[FOLDED], x=x.cast("int64"),
                         y=y.cast("int64"), n=t.n.cast("int64"))
 
     return ibis.union(shape(a, "spells", a.sp, a.cp), shape(b, "km", b.dur, b.observed))
@@ -188,21 +198,22 @@ def run(ws: Workspace, spec: ChurnSpec) -> ChurnResult:
     group = resolve_group(ws, spec.by, start)
     df = compile_query(ws, spec, rng, group).to_pandas()
     parts: dict[str, dict[Any, list]] = defaultdict(lambda: defaultdict(list))
-    for p, g, x, y, n in zip(df["part"], df["group"], df["x"], df["y"], df["n"], strict=True):
-        parts[str(p)][_norm(g)].append((int(x), int(y), int(n)))
+    for p, g, o, x, y, n in zip(df["part"], df["group"], df["other"], df["x"], df["y"], df["n"],
+                                strict=True):
+        parts[str(p)][group_key(_norm(g), _norm(o))].append((int(x), int(y), int(n)))
     groups = sorted(set(parts["spells"]) | set(parts["km"]),
-                    key=lambda g: (g is None, str(g) if g is not None else ""))
+                    key=lambda g: (g is FOLDED_KEY, g is None, str(g) if g is not None else ""))
     by = spec.by is not None
     if not groups and not by:
         groups = [None]  # no customer at all: the periods still exist, with zeros
     period_rows, surv_tables, life_rows = [], [], []
     for g in groups:
-        head = {"group": g} if by else {}
+        head = {"group": group_label(g)} if by else {}
         period_rows += [head | r for r in _periods(parts["spells"][g], spec, rng)]
         rows = parts["km"][g]
         km = kaplan_meier([r[0] for r in rows], [bool(r[1]) for r in rows], [r[2] for r in rows])
         if by:
-            km.insert(0, "group", g)
+            km.insert(0, "group", group_label(g))
         surv_tables.append(km)
         life = head | {"customers": sum(r[2] for r in rows),
                        "churned": sum(r[2] for r in rows if r[1]),

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING
 
 import ibis
 
+from funnelscope.analyses.event_names import check_event_names, event_name_counts
+from funnelscope.analyses.funnel.result import OTHER as FUNNEL_OTHER
+from funnelscope.analyses.funnel.spec import FunnelSpec
 from funnelscope.analyses.retention.periods import local_day, period_of
 from funnelscope.errors import InputError, SpecError
 
@@ -23,6 +26,12 @@ if TYPE_CHECKING:
 #: ``start="signup"`` means the customers table's sign-up time when it has one (see resolve_start).
 SIGNUP = "signup"
 GROUP = "group"
+#: Breakdowns keep the largest groups and fold the rest into one, like the funnel's: the same
+#: default number of groups and the same label.
+TOP_GROUPS: int = FunnelSpec.top_groups
+OTHER = FUNNEL_OTHER
+#: Column flagging rows whose group was folded into OTHER (their ``group`` is NULL).
+FOLDED = "group_folded"
 
 
 def as_event_names(value: str | Sequence[str] | None, what: str) -> tuple[str, ...] | None:
@@ -32,6 +41,9 @@ def as_event_names(value: str | Sequence[str] | None, what: str) -> tuple[str, .
     names = (value,) if isinstance(value, str) else tuple(value)
     if not names or not all(isinstance(n, str) and n.strip() for n in names):
         raise SpecError(f"{what} must be an event name or a list of them, got {value!r}.")
+    if any("\x00" in n for n in names):
+        raise SpecError(f"{what}: an event name must not contain a NUL character (\\x00), "
+                        f"got {value!r}.", hint="Remove the NUL character (%00 in a URL).")
     return tuple(sorted(set(names)))
 
 
@@ -69,19 +81,14 @@ def data_range(ws: Workspace, names: Sequence[str] = ()) -> DataRange:
 
 
 def require_events(ws: Workspace, rng: DataRange, names: tuple[str, ...] | None, what: str) -> None:
-    """Raise SpecError naming the common events when none of ``names`` occurs in the data.
-
-    ``rng`` must have been built with these names counted.
+    """Raise UnknownEventError (a SpecError, with "did you mean") when one of ``names`` is not
+    an event in the events table: a count that is 0 because a name did not match is not an
+    answer. ``rng`` must have been built with these names counted (no extra query unless a
+    name is unknown).
     """
-    if names is None or any(rng.named.get(n, 0) for n in names):
+    if names is None or all(rng.named.get(n, 0) for n in names):
         return
-    t = ws.events
-    top = t.group_by("event").aggregate(n=t.count()).order_by([ibis.desc("n"), "event"]).limit(12)
-    known = ", ".join(repr(e) for e in top.to_pandas()["event"])
-    raise SpecError(
-        f"{what}: no event named {', '.join(map(repr, names))} in the events table.",
-        hint=f"The most frequent events are: {known}.",
-    )
+    check_event_names(ws, names, what, known=event_name_counts(ws))
 
 
 # ----- where cohorts start ------------------------------------------------------------------
@@ -206,3 +213,51 @@ def cohort_entries(
         cohort = period_of(ws, agg.entry_ts, period) if first_time else agg._p
         entries = agg.select("user_id", "entry_ts", cohort=cohort)
     return attach_group(ws, entries, group)
+
+
+def cap_groups(t: ir.Table, top: int, *, users: bool = False) -> ir.Table:
+    """Keep the ``top`` largest groups of column ``group``; fold the others into one.
+
+    Size = rows of ``t`` (cohort entries), or distinct users with ``users=True``; ties by the
+    group value (missing values last). Adds the boolean column ``FOLDED``: True on rows of a
+    folded group, whose ``group`` is then NULL, so aggregating by (group, FOLDED) gives one
+    "other" row per key while the kept groups keep their values and types. Everything runs
+    in the engine: one aggregate per group, ranked, joined back; no row leaves it.
+    """
+    sizes = t.group_by(_gk=t[GROUP]).aggregate(_gn=t.user_id.nunique() if users else t.count())
+    ranked = sizes.mutate(_gr=ibis.row_number().over(
+        order_by=[ibis.desc(sizes._gn), sizes._gk.asc(nulls_first=False)]))
+    j = t.left_join(ranked, t[GROUP].identical_to(ranked._gk))
+    folded = j._gr >= top
+    return j.select(
+        *[j[c] for c in t.columns if c != GROUP],
+        **{GROUP: ibis.ifelse(folded, ibis.null().cast(t[GROUP].type()), j[GROUP]),
+           FOLDED: folded},
+    )
+
+
+def no_folding(t: ir.Table) -> ir.Table:
+    """``t`` with ``FOLDED`` = False everywhere (no breakdown, or nothing to fold)."""
+    return t.mutate(**{FOLDED: ibis.literal(False)})
+
+
+class _Folded:
+    """The key of the folded groups while results are assembled; printed as OTHER."""
+
+    def __repr__(self) -> str:
+        return OTHER
+
+    __str__ = __repr__
+
+
+FOLDED_KEY = _Folded()
+
+
+def group_key(value, folded) -> object:
+    """Dictionary key of a result row's group: FOLDED_KEY for the folded groups."""
+    return FOLDED_KEY if bool(folded) else value
+
+
+def group_label(key) -> object:
+    """The group as reported: OTHER for the folded groups, else the value itself."""
+    return OTHER if key is FOLDED_KEY else key

@@ -13,18 +13,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from funnelscope.analyses.retention.periods import check_period
-from funnelscope.analyses.retention.sources import as_event_names
+from funnelscope.analyses.retention.sources import TOP_GROUPS, as_event_names
 from funnelscope.errors import SpecError
 
 KINDS = ("on", "on_or_after")
 MAX_PERIODS = 1000
 
 
+#: Ceiling of a whole-number option without its own: a million (days) still fits in int64 µs.
+MAX_WHOLE = 1_000_000
+
+
 def _check_int(value: Any, what: str, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SpecError(f"{what} must be a whole number, got {value!r}.")
-    if value < low or (high is not None and value > high):
+    if value < low or value > (MAX_WHOLE if high is None else high):
         bound = f"between {low} and {high}" if high is not None else f">= {low}"
+        if high is None and value > MAX_WHOLE:
+            bound = f"between {low} and {MAX_WHOLE:,}"
         raise SpecError(f"{what} must be {bound}, got {value}.")
     return value
 
@@ -95,7 +101,8 @@ class RetentionSpec(_Spec):
     cohort's own period). kind: "on" (active in period k) | "on_or_after" (active in period k or
     any later period in the data). by: a column of the start event or of the customers table.
     first_time: cohort = the user's first start (True) or every period with a start (recurring).
-    brackets: custom groups of periods, e.g. ((1, 1), (2, 7), (8, 30)).
+    brackets: custom groups of periods, e.g. ((1, 1), (2, 7), (8, 30)). top_groups: with
+    ``by``, the largest groups kept (by entries); the others are summed into "other".
     """
 
     start: str | tuple[str, ...] | None = None
@@ -106,10 +113,12 @@ class RetentionSpec(_Spec):
     by: str | None = None
     first_time: bool = True
     brackets: tuple[tuple[int, int], ...] = ()
+    top_groups: int = TOP_GROUPS
 
     def __post_init__(self) -> None:
         check_period(self.period)
         _check_int(self.periods, "periods", 1, MAX_PERIODS)
+        _check_int(self.top_groups, "top_groups", 1)
         if self.kind not in KINDS:
             raise SpecError(f"unknown kind {self.kind!r}.", hint="Use on or on_or_after.")
         if self.by is not None and (not isinstance(self.by, str) or not self.by.strip()):
@@ -125,6 +134,7 @@ def retention_spec(
     by: str | None = None,
     first_time: bool = True,
     brackets: Any = None,
+    top_groups: int = TOP_GROUPS,
 ) -> RetentionSpec:
     """Build a :class:`RetentionSpec` from the arguments analysts write."""
     periods = _check_int(periods, "periods", 1, MAX_PERIODS)
@@ -132,7 +142,7 @@ def retention_spec(
         start=_start_value(start),
         returning=as_event_names(returning, "returning"),
         period=period, periods=periods, kind=kind, by=by, first_time=bool(first_time),
-        brackets=parse_brackets(brackets, periods),
+        brackets=parse_brackets(brackets, periods), top_groups=top_groups,
     )
 
 
@@ -170,7 +180,8 @@ class ChurnSpec(_Spec):
     customer has churned after this many consecutive days without activity (used unless
     cancel_event is set). cancel_event: event name(s) that end a customer's life instead.
     period: day | week | month for the churn-rate table. by: a column of the user's first
-    activity event or of the customers table.
+    activity event or of the customers table. top_groups: with ``by``, the largest groups kept
+    (by customers); the others are summed into "other".
     """
 
     events: tuple[str, ...] | None = None
@@ -178,10 +189,12 @@ class ChurnSpec(_Spec):
     cancel_event: tuple[str, ...] | None = None
     period: str = "month"
     by: str | None = None
+    top_groups: int = TOP_GROUPS
 
     def __post_init__(self) -> None:
         check_period(self.period)
         _check_int(self.inactivity_days, "inactivity_days", 1)
+        _check_int(self.top_groups, "top_groups", 1)
         if self.cancel_event and self.events and set(self.cancel_event) & set(self.events):
             raise SpecError("a cancellation event cannot also count as activity.",
                             hint="Leave it out of events=.")
@@ -195,10 +208,10 @@ class ChurnSpec(_Spec):
 
 def churn_spec(events: str | Sequence[str] | None = None, inactivity_days: int = 30,
                cancel_event: str | Sequence[str] | None = None, period: str = "month",
-               by: str | None = None) -> ChurnSpec:
+               by: str | None = None, top_groups: int = TOP_GROUPS) -> ChurnSpec:
     """Build a :class:`ChurnSpec` from the arguments analysts write."""
     return ChurnSpec(as_event_names(events, "events"), inactivity_days,
-                     as_event_names(cancel_event, "cancel_event"), period, by)
+                     as_event_names(cancel_event, "cancel_event"), period, by, top_groups)
 
 
 def _check_day(value: Any, what: str) -> str | None:

@@ -27,7 +27,7 @@ from funnelscope.analyses.value.result import (
     CLVReport,
     RFMReport,
 )
-from funnelscope.analyses.value.segments import save_segments
+from funnelscope.analyses.value.segments import NO_PURCHASE, save_segments, with_every_user
 from funnelscope.analyses.value.spec import (
     AcquisitionSpec,
     ChurnRiskSpec,
@@ -82,7 +82,8 @@ def rfm(
     ``frequency`` (orders), ``monetary`` (total amount); scores 1..n by the rules of
     :func:`funnelscope.analyses.value.rfm.rfm_scores`; ``rfm_segment`` from ``segments``
     (default :data:`DEFAULT_SEGMENTS`). ``save=True`` writes ``rfm_segment`` and ``rfm_score``
-    to the workspace's ``segments`` table.
+    to the workspace's ``segments`` table for every user of the customers and events tables
+    too: those without an order on or before the analysis date get ``No purchase`` (no score).
     """
     from funnelscope.analyses.value.rfm import assign_segments, score_customers, segment_summary
 
@@ -102,7 +103,10 @@ def rfm(
     summary = segment_summary(scored, segments)
     customers = scored.rename(columns={"segment": "rfm_segment"}).reset_index()
     spec = RFMSpec(**{**spec.to_dict(), "analysis_date": _iso(day)})
-    saved = (_save(ws, customers[["user_id", "rfm_segment", "rfm_score"]]) if spec.save else [])
+    saved = []
+    if spec.save:  # every known user gets a segment, so a breakdown covers the whole funnel
+        frame = customers[["user_id", "rfm_segment", "rfm_score"]].astype({"rfm_score": "Int64"})
+        saved = _save(ws, with_every_user(ws, frame, {"rfm_segment": NO_PURCHASE}))
     return RFMReport(
         spec=spec,
         tables={"customers": customers, "segments": summary, "thresholds": thresholds},
@@ -429,7 +433,7 @@ def _activity_features(ws: Workspace, customers: pd.Index):
 def churn_risk(
     ws: Workspace,
     *,
-    window_days: int = 90,
+    window_days: int | None = None,
     min_orders: int = 1,
     train_cutoff: Any = None,
     validation_cutoff: Any = None,
@@ -441,8 +445,9 @@ def churn_risk(
 ) -> ChurnRiskReport:
     """Who is about to stop buying, and why: gradient boosting validated on a later cut-off.
 
-    Churned = fewer than ``min_orders`` orders in the ``window_days`` days after a cut-off.
-    Default cut-offs: validation = the latest order day - window_days, train = validation -
+    Churned = fewer than ``min_orders`` orders in the ``window_days`` days after a cut-off
+    (default: 90 days, or a third of the order history when that is shorter, so that a
+    train and a validation window fit; at least 7 days). Default cut-offs: validation = the latest order day - window_days, train = validation -
     window_days; customers are scored as of ``score_date`` (default: the latest order day).
     Features: order history (see :mod:`churn_features`) plus, with ``use_events`` and an
     events table, events and active days in the 30 days before each cut-off. ``save=True``
@@ -453,11 +458,14 @@ def churn_risk(
     from funnelscope.analyses.value.tiers import quartile_tiers
 
     started = time.perf_counter()
+    days = sources.order_days(ws)
+    if window_days is None:
+        span = (days["day"].max() - days["day"].min()).days if len(days) else 0
+        window_days = max(7, min(90, span // 3))
     spec = ChurnRiskSpec(window_days=window_days, min_orders=min_orders,
                          train_cutoff=train_cutoff, validation_cutoff=validation_cutoff,
                          score_date=score_date, use_events=bool(use_events),
                          top_reasons=top_reasons, random_state=random_state, save=bool(save))
-    days = sources.order_days(ws)
     window = pd.Timedelta(days=spec.window_days)
     data_end = days["day"].max()
     valid = _day(spec.validation_cutoff) or data_end - window

@@ -3,7 +3,8 @@
 ``segments`` has one row per ``user_id`` and one column per saved segmentation
 (``rfm_segment``, ``rfm_score``, ``cluster``, ``clv_tier``, ``churn_risk``...). Funnels and
 retention look ``by=`` up there after event properties and customers columns, so
-``ws.funnel([...], by="rfm_segment")`` works once ``rfm(ws, save=True)`` has run.
+``ws.funnel([...], by="rfm_segment")`` works once ``rfm(ws, save=True)`` has run. RFM saves
+every known user (customers and events): those without an order get ``No purchase``.
 
 Saving a frame replaces *its* columns only: other saved columns are kept. A user missing from
 the new frame gets an empty value in the replaced columns; a user new to the table gets empty
@@ -26,6 +27,39 @@ if TYPE_CHECKING:
 
 SEGMENTS_TABLE = "segments"
 _STAGING = "__fs_new_segments"
+NO_PURCHASE = "No purchase"  # rfm_segment of a known user without an order
+
+
+def known_users(ws: Workspace) -> pd.Series:
+    """Every user id of the ``customers`` and ``events`` tables (those present), as text,
+    sorted; computed in the engine (one row per user comes back)."""
+    parts = []
+    for name in ("customers", "events"):
+        if ws.has_table(name) and "user_id" in ws.table(name).columns:
+            t = ws.table(name)
+            parts.append(t.filter(t.user_id.notnull()).select(user_id=t.user_id.cast("string")))
+    if not parts:
+        return pd.Series([], dtype=str, name="user_id")
+    union = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+    ids = union.distinct().to_pandas()["user_id"].astype(str)
+    return ids.sort_values(ignore_index=True).rename("user_id")
+
+
+def with_every_user(ws: Workspace, frame: pd.DataFrame, fill: dict) -> pd.DataFrame:
+    """``frame`` (one row per user_id) plus a row for every :func:`known_users` user it lacks:
+    ``fill``'s values in its columns, empty values in the others."""
+    frame = frame.astype({"user_id": str})
+    have = set(frame["user_id"])
+    extra = pd.DataFrame({"user_id": [u for u in known_users(ws) if u not in have]})
+    if extra.empty:
+        return frame
+    for column in frame.columns.drop("user_id"):
+        dtype = frame[column].dtype
+        if dtype.kind in "iub":  # numpy ints / bools cannot be empty
+            dtype = {"i": "Int64", "u": "UInt64", "b": "boolean"}[dtype.kind]
+        extra[column] = (fill[column] if column in fill
+                         else pd.Series(pd.NA, index=extra.index, dtype=dtype))
+    return pd.concat([frame, extra], ignore_index=True)
 
 
 def _check_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -18,20 +18,34 @@ from funnelscope.analyses.value._inputs import _UNIT_ALIASES, DAYS_PER_UNIT
 from funnelscope.durations import to_microseconds
 from funnelscope.errors import SpecError
 
+#: Days a value analysis accepts: inside pandas' nanosecond range with room for horizons.
+FIRST_DAY, LAST_DAY = "1700-01-01", "2199-12-31"
+
 
 def _day(value: Any, name: str) -> str | None:
-    """None, or ``value`` as an ISO calendar day (times are cut to their day)."""
+    """None, or ``value`` as an ISO calendar day (times are cut to their day).
+
+    SpecError naming ``name`` for anything that is not a day from FIRST_DAY to LAST_DAY.
+    """
     if value is None:
         return None
     try:
         ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         ts = pd.NaT
     if ts is pd.NaT or pd.isna(ts):
         raise SpecError(f"{name}={value!r} is not a date.", hint="Give a day such as 2024-01-31.")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize().date().isoformat()
+    try:
+        if ts.tzinfo is not None:
+            ts = ts.tz_localize(None)
+        day = ts.normalize()
+        inside = pd.Timestamp(FIRST_DAY) <= day <= pd.Timestamp(LAST_DAY)
+    except (ValueError, OverflowError, NotImplementedError):  # pandas' out-of-bounds errors
+        inside = False
+    if not inside:
+        raise SpecError(f"{name}={value!r} is out of range.",
+                        hint=f"Give a day from {FIRST_DAY} to {LAST_DAY}.")
+    return day.date().isoformat()
 
 
 def _unit(value: Any, name: str) -> str:
