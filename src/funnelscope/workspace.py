@@ -12,13 +12,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from funnelscope.engine.config import check_timezone
 from funnelscope.engine.workspace import WorkspaceBase
 from funnelscope.errors import ConfigError, WorkspaceError
 
 
 class Workspace(WorkspaceBase):
-    """Canonical tables on one engine, and the analyses over them. Create with :func:`connect`."""
+    """Canonical tables on one engine, and the analyses over them. Create with :func:`connect`.
+
+    ``definitions``: the named funnels, segments, pipelines and metrics of funnelscope.yml
+    (empty when there is none).
+    """
+
+    definitions: Any = None
 
     def events_summary(self, limit: int | None = None):
         """Event names with users, events and first/last time seen, most users first."""
@@ -106,6 +111,7 @@ def connect(
     read_only: bool = False,
     memory_limit: str | None = None,
     threads: int | None = None,
+    config: str | Path | None = None,
 ) -> Workspace:
     """Open a workspace.
 
@@ -114,6 +120,11 @@ def connect(
     ``events=...`` (and the other table names) analyse files in place: each is registered as
     a view with the canonical columns, without loading. ``columns`` maps, per table,
     canonical names to yours for those files: ``{"events": {"user_id": "uid"}}``.
+
+    Settings resolve as on every surface (CLI, API, report): the workspace's saved config,
+    then the definitions file (``config``, else funnelscope.yml beside a workspace file, else
+    in the current directory; its ``timezone``), then ``tz``. The definitions are
+    ``ws.definitions``.
     """
     path = None
     if target is None:
@@ -150,8 +161,12 @@ def connect(
             hint="Pass a .duckdb path, an Ibis backend or a SparkSession.",
         )
     ws = Workspace(backend, path=path, read_only=read_only)
-    if tz:
-        ws.config.timezone = check_timezone(tz)
+    from funnelscope.analyses.registry import apply_settings
+    from funnelscope.definitions import Definitions, load_for
+
+    ws.definitions = load_for(path, config) if path is not None or config is not None \
+        else Definitions()
+    apply_settings(ws, ws.definitions, tz)
     if memory_limit or threads:
         ws.config.memory_limit = memory_limit or ws.config.memory_limit
         ws.config.threads = threads or ws.config.threads

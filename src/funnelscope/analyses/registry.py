@@ -516,6 +516,7 @@ AARRR = Analysis(
     tables=("events",), files=("events", "customers", "orders", "spend"), map_table="events",
     csv=("metrics", "channels"),
     render="funnelscope.cli.commands.retention:render_aarrr",
+    report={},
     params=(
         Param("signup", help="What acquires a user: an event, 'signup', or nothing for the "
                              "first event."),
@@ -606,6 +607,7 @@ B2B = Analysis(
     function="funnelscope.analyses.retention:b2b_chain",
     tables=("deals",), files=("deals", "orders"), map_table="deals",
     csv=("metrics", "chain", "revenue_retention"),
+    report={},
     params=(
         Param("stages", "pairs", value_kind="text",
               help="Chain step -> stage name: valid_lead=mql,paid=won (others found by name)."),

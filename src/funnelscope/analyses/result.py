@@ -109,11 +109,10 @@ class Result:
         return plot(self, kind, **kw)
 
     def _repr_html_(self) -> str:
-        parts = [f"<h4>{type(self).__name__}</h4>"]
-        for name, df in self.tables.items():
-            parts.append(f"<h5>{name}</h5>")
-            parts.append(df.to_html(index=False, float_format=lambda x: f"{x:,.4g}"))
-        return "\n".join(parts)
+        """Jupyter: every table with the terminal's formats (32.6%, 5.3m, 1,234, –)."""
+        from funnelscope.analyses.display import tables_html
+
+        return tables_html(type(self).__name__, dict(self.tables))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}:\n{self.main.to_string(index=False)}"

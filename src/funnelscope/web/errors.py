@@ -68,6 +68,27 @@ def status_of(exc: FunnelscopeError) -> int:
     return 500
 
 
+def private(request: Request, body: dict) -> dict:
+    """The error body with the server's workspace path reduced to its file name (messages
+    and hints written for the CLI name the workspace; the API never discloses directories)."""
+    state = getattr(request.app.state, "funnelscope", None)
+    workspace = getattr(getattr(state, "settings", None), "workspace", None)
+    if workspace is None:
+        return body
+    from pathlib import Path
+
+    full = Path(workspace)
+    names = {str(full), str(full.absolute()), str(full.resolve())}
+    error = body.get("error", {})
+    for key in ("message", "hint"):
+        text = error.get(key)
+        if isinstance(text, str):
+            for name in sorted(names, key=len, reverse=True):
+                text = text.replace(name, full.name)
+            error[key] = text
+    return body
+
+
 def error_response(status: int, code: str, message: str, hint: str | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message, "hint": hint}},
@@ -79,7 +100,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(FunnelscopeError)
     async def _funnelscope(request: Request, exc: FunnelscopeError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=status_of(exc))
+        return JSONResponse(private(request, exc.to_dict()), status_code=status_of(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

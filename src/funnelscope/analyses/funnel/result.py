@@ -170,10 +170,29 @@ class FunnelResult(Result):
     Tables: ``steps`` (always), ``groups`` (with ``by``), ``periods`` (with ``period``), as
     pandas DataFrames built on first access (``records(name)`` gives the plain rows).
     ``entries``: the per-entry levels and step times (µs) behind them.
+
+    A result holds no workspace: only a weak reference, used to turn entity codes back into
+    ids (``converted``, ``dropped_after``) while the workspace is open; pass ``ws=`` after it
+    was closed. Results pickle without it.
     """
 
     paths: Entries | None = None
-    workspace: Any = None
+    source: Any = None  # weakref.ref to the workspace, or None
+
+    @property
+    def workspace(self) -> Any:
+        """The workspace this result came from, while it is still open (else None)."""
+        return self.source() if self.source is not None else None
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["source"] = None
+        return state
+
+    def _repr_html_(self) -> str:
+        from funnelscope.analyses.display import funnel_html
+
+        return funnel_html(self)
 
     @cached_property
     def entries(self) -> pd.DataFrame:
@@ -209,22 +228,27 @@ class FunnelResult(Result):
             return names.index(step) + 1
         raise SpecError(f"unknown step {step!r}.", hint=f"Steps: {', '.join(names)} (or 1..{len(names)}).")
 
-    def _ids(self, mask: np.ndarray) -> list:
+    def _ids(self, mask: np.ndarray, ws: Any = None) -> list:
         from funnelscope.analyses.funnel.run import entity_ids
+        from funnelscope.errors import WorkspaceError
 
         codes = np.unique(self.paths.entity[mask])
-        ids = entity_ids(self.workspace, self.spec, codes, self.meta)
+        ws = ws if ws is not None else self.workspace
+        if ws is None and self.meta.get("entity_codes") != "native":
+            raise WorkspaceError("the workspace this funnel ran on is closed; ids cannot be "
+                                 "looked up.", hint="Pass the reopened workspace: ws=...")
+        ids = entity_ids(ws, self.spec, codes, self.meta)
         return sorted(ids, key=str)
 
-    def converted(self, step: int | str | None = None) -> list:
+    def converted(self, step: int | str | None = None, ws: Any = None) -> list:
         """Ids of entities that reached ``step`` (default: the last step)."""
         j = self._step_index(step if step is not None else len(self.spec.steps))
-        return self._ids(self.paths.level >= j)
+        return self._ids(self.paths.level >= j, ws)
 
-    def dropped_after(self, step: int | str) -> list:
+    def dropped_after(self, step: int | str, ws: Any = None) -> list:
         """Ids of entities whose deepest step is ``step`` (they left after it)."""
         j = self._step_index(step)
-        return self._ids(self.paths.level == j)
+        return self._ids(self.paths.level == j, ws)
 
     def time_to_convert(self, a: int | str = 1, b: int | str | None = None, bins: int = 20) -> pd.DataFrame:
         """Histogram of seconds from step ``a`` to step ``b`` (default: first to last)."""
@@ -282,5 +306,7 @@ def build_result(ws: Workspace, spec: FunnelSpec, entries: Entries, meta: dict) 
         records["periods"] = period_table(entries, spec, ws.config.timezone)
     meta = dict(meta)
     meta["still_converting"] = int(still_open.sum())
+    import weakref
+
     return FunnelResult(spec=spec, tables=RecordTables(records), meta=meta, paths=entries,
-                        workspace=ws)
+                        source=weakref.ref(ws))
