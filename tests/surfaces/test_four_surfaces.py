@@ -127,6 +127,7 @@ def test_python_cli_api_and_report_agree(name, query, python, ws, workspace, cli
     expected = plain(python_json(entry, python(ws)))
     cli = cli_json(capsys, entry.cli_name, "--workspace", str(workspace), *flags(entry, query),
                    "--format", "json")
+    assert plain(cli) == expected, "CLI differs from Python"
     api = client.get(f"/api/{entry.api_route}?{urlencode(query)}")
     assert api.status_code == 200, api.text
     assert plain(api.json()) == expected, "API differs from Python"
