@@ -25,6 +25,19 @@ class Workspace(WorkspaceBase):
 
     definitions: Any = None
 
+    def __getattr__(self, name: str) -> Any:
+        """Analyses registered after import (``registry.register``, entry points)."""
+        from funnelscope.analyses.registry import REGISTRY, entries
+
+        if not name.startswith("_") and (name in REGISTRY or name in {a.name for a in entries()}):
+            return BoundAnalysis(name, self)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __dir__(self) -> list[str]:
+        from funnelscope.analyses.registry import entries
+
+        return sorted(set(super().__dir__()) | {a.name for a in entries()})
+
     def events_summary(self, limit: int | None = None):
         """Event names with users, events and first/last time seen, most users first."""
         from funnelscope.analyses.event_names import event_counts

@@ -501,7 +501,7 @@ CHURN = Analysis(
     ),
     examples=(
         "funnelscope churn --workspace demo/funnelscope.duckdb --inactivity-days 30 --period month",
-        "funnelscope churn --events events.csv --cancel-event cancel_subscription --format json",
+        "funnelscope churn --events events.csv --activity-event view,add_to_cart,pay --inactivity-days 14 --format json",
     ),
 )
 
@@ -539,7 +539,7 @@ AARRR = Analysis(
     ),
     examples=(
         "funnelscope aarrr --workspace demo/funnelscope.duckdb --activation-event add_to_cart --referral-event share",
-        "funnelscope aarrr --events events.csv --orders orders.csv --since 2024-01-01 --until 2024-03-31 --format json",
+        "funnelscope aarrr --events events.csv --orders orders.csv --since 2026-01-01 --until 2026-03-31 --format json",
     ),
 )
 
@@ -789,17 +789,46 @@ CHURN_RISK = Analysis(
     ),
 )
 
-#: Every analysis, in the order surfaces list them.
+#: The built-in analyses, in the order surfaces list them.
 ENTRIES: tuple[Analysis, ...] = (FUNNEL, RETENTION, ACTIVITY, CHURN, AARRR, PIPELINE, B2B, RFM,
                                  CLUSTERS, CLV, ACQUISITION, CHURN_RISK)
+#: Every analysis by name: the built-in ones, then registered ones (:func:`register`).
 REGISTRY: dict[str, Analysis] = {a.name: a for a in ENTRIES}
+PLUGIN_GROUP = "funnelscope.analyses"
+_plugins_loaded = False
+
+
+def register(entry: Analysis) -> Analysis:
+    """Add an analysis: every surface built afterwards offers it (``ws.<name>``, the CLI
+    command, the API routes, the report). Installed packages can do this without code by
+    declaring an entry point in the ``funnelscope.analyses`` group that names their entry."""
+    taken = {n for a in REGISTRY.values() if a.name != entry.name
+             for n in (a.name, a.cli_name, a.api_route)}
+    clash = {entry.name, entry.cli_name, entry.api_route} & taken
+    if clash:
+        raise ConfigError(f"analysis {entry.name!r}: the name {sorted(clash)[0]!r} is taken.")
+    REGISTRY[entry.name] = entry
+    return entry
+
+
+def entries() -> list[Analysis]:
+    """Every analysis, built-in first, then the ones packages registered (entry points)."""
+    global _plugins_loaded
+    if not _plugins_loaded:
+        _plugins_loaded = True
+        from importlib.metadata import entry_points
+
+        for point in entry_points(group=PLUGIN_GROUP):
+            value = point.load()
+            register(value if isinstance(value, Analysis) else value())
+    return list(REGISTRY.values())
 
 
 def get(name: str) -> Analysis:
     """The entry called ``name`` (Python name, CLI command or API route)."""
     if name in REGISTRY:
         return REGISTRY[name]
-    for a in ENTRIES:
+    for a in entries():
         if name in (a.cli_name, a.api_route):
             return a
     raise ConfigError(f"unknown analysis {name!r}.{suggest(name, list(REGISTRY))}",

@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from funnelscope.analyses.registry import ENTRIES, Analysis, Param
+from funnelscope.analyses.registry import Analysis, Param, entries
 
 FILE_HELP = {
     "events": "Analyse an events file (CSV/Parquet/JSONL) in place instead of a workspace.",
@@ -232,5 +232,5 @@ def render_generic(entry: Analysis, data: dict[str, Any]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    for entry in ENTRIES:
+    for entry in entries():
         app.command(entry.cli_name, help=_help(entry))(make_command(entry))

@@ -123,7 +123,7 @@ def collect(ws: Any, definitions: Definitions | None = None,
     them) replacing the entry's report defaults: the dashboard's form fields. Settings resolve
     as everywhere: workspace, then funnelscope.yml, then the values given.
     """
-    from funnelscope.analyses.registry import ENTRIES, apply_settings
+    from funnelscope.analyses.registry import apply_settings, entries
 
     defs = definitions or Definitions()
     options = options or {}
@@ -138,7 +138,7 @@ def collect(ws: Any, definitions: Definitions | None = None,
 
     if wanted("funnel"):
         data.funnels = [_funnel(ws, d, defs) for d in defs.funnels.values()]
-    for entry in ENTRIES:
+    for entry in entries():
         if entry.report is None or entry.name == "funnel" or not wanted(entry.name):
             continue
         raw = {**entry.report, **{k: v for k, v in options.get(entry.name, {}).items()

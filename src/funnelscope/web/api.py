@@ -20,7 +20,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from funnelscope.analyses import registry
-from funnelscope.analyses.registry import ENTRIES, Analysis, Param
+from funnelscope.analyses.registry import Analysis, Param
 from funnelscope.analyses.result import jsonable
 from funnelscope.web import catalog
 from funnelscope.web.errors import ERROR_RESPONSES
@@ -207,8 +207,11 @@ def _view_route(entry: Analysis):
     return endpoint
 
 
-def _add_analysis_routes() -> None:
-    for entry in ENTRIES:
+def analysis_router() -> APIRouter:
+    """The routes of every registry analysis (built per app, so analyses registered before
+    ``create_app`` are served too)."""
+    router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
+    for entry in registry.entries():
         path = f"/{entry.api_route}"
         router.add_api_route(path, _json_route(entry), methods=["GET"],
                              summary=f"{entry.title or entry.name}: {entry.summary}",
@@ -220,9 +223,7 @@ def _add_analysis_routes() -> None:
         router.add_api_route(f"{path}/view", _view_route(entry), methods=["GET"],
                              summary=f"{entry.title or entry.name} with its charts",
                              name=f"{entry.name}_view", response_class=JSONResponse)
-
-
-_add_analysis_routes()
+    return router
 
 
 @router.get("/metrics/{name}", summary="A metric defined in funnelscope.yml")

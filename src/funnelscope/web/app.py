@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
 
         app.add_middleware(TokenMiddleware, token=settings.token)
     app.include_router(api.router)
+    app.include_router(api.analysis_router())
     app.include_router(pages.router)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)

@@ -71,7 +71,11 @@ def supports(result: Any) -> bool:
 
 
 def kinds(result: Any, available_only: bool = True) -> list[str]:
-    """Chart kinds for ``result`` (default first); only those its data supports by default."""
+    """Chart kinds for ``result`` (default first); only those its data supports by default.
+    None for a result type without charts (a new analysis may register some with
+    :func:`chart`)."""
+    if not supports(result):
+        return []
     name = _name(result)
     out = list(BUILDERS[name])
     if available_only:
