@@ -5,10 +5,11 @@ covered without touching this file) and README.md (```bash / ```text blocks, ``$
 Oracle: the exit status (0), on a demo workspace built once per session with
 ``funnelscope demo --dataset all --workspace TMP/demo/funnelscope.duckdb --export TMP/demo/data``
 (fewer users than the default: the README's numbers come from the default demo, the exit
-status does not). Each help block and each README block runs in order in a fresh directory
+status does not); ``--format json`` output must parse as JSON too. Each help block and each README block runs in order in a fresh directory
 whose ``demo/`` holds a copy of that demo, so ``--save`` and files written by one block never
-reach another. Commands that write files are checked for the files, ``serve`` is started,
-asked for /openapi.json and stopped.
+reach another. Commands that write files are checked for the files (an ``--out`` HTML
+report for its ``<html``), ``--save`` for saying what it saved; ``serve`` is started, asked
+for /openapi.json (with the example's token, if any) and stopped.
 
 Files an example names that the demo does not have are written by the test, never skipped:
 
@@ -26,6 +27,7 @@ not run funnelscope must be in :data:`EXCLUDED` (with the reason), anything else
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -40,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.slow  # ~45 CLI runs: 80-100 s on 2 busy cores
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -397,6 +401,7 @@ def run_serve(argv: list[str], example: Example, cwd: Path, env: dict[str, str])
     Returns a failure description or None."""
     port = option_value(argv, "--port", "-p")
     token = option_value(argv, "--token") or example.env.get("FUNNELSCOPE_TOKEN")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no http_proxy
     proc = subprocess.Popen([str(FUNNELSCOPE), *argv], cwd=cwd, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -407,7 +412,7 @@ def run_serve(argv: list[str], example: Example, cwd: Path, env: dict[str, str])
             if token:
                 request.add_header("Authorization", f"Bearer {token}")
             try:
-                with urllib.request.urlopen(request, timeout=5) as answer:
+                with opener.open(request, timeout=5) as answer:
                     status = answer.status
                     body = answer.read()
                 break
@@ -460,6 +465,16 @@ def run_block(examples: list[Example], cwd: Path, demo: Path) -> None:
         missing = [p for p in written_paths(example) if not (cwd / p).exists()]
         if missing:
             failures.append(f"$ {example.text}\n  did not write {', '.join(missing)}")
+        out = option_value(argv, "--out", "-o")
+        if out and out.endswith(".html") and (cwd / out).exists() and \
+                "<html" not in (cwd / out).read_text(encoding="utf-8")[:2000].lower():
+            failures.append(f"$ {example.text}\n  {out} is not an HTML page")
+        if option_value(argv, "--format", "-f") == "json":
+            try:
+                json.loads(proc.stdout)
+            except ValueError as exc:
+                failures.append(f"$ {example.text}\n  --format json printed no JSON ({exc}):\n"
+                                f"{proc.stdout[:500]}")
         if "--save" in argv and "Saved" not in proc.stdout:
             failures.append(f"$ {example.text}\n  --save did not say what it saved:\n"
                             f"{proc.stdout[-1000:]}")

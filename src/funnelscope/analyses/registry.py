@@ -94,7 +94,7 @@ class Analysis:
     ``function``). tables: canonical tables it needs. files: canonical tables the CLI may
     read in place (``--events FILE``...); ``map_table`` is the one ``--map`` applies to.
     csv: tables ``--format csv --table NAME`` offers (first = default); csv_rows builds the
-    ones that are not plain JSON tables. render / to_json /
+    ones that are not plain JSON tables; csv_needs says which option a table needs. render / to_json /
     prepare: ``module:function`` hooks for terminal output, JSON beyond ``result.to_dict()``
     and request preparation (named definitions). report: options the report runs it with
     (None: not in the report). writes: a parameter (``save``) that needs a writable workspace.
@@ -115,6 +115,7 @@ class Analysis:
     csv: tuple[str, ...] = ()
     render: str | None = None
     csv_rows: str | None = None
+    csv_needs: Mapping[str, str] = field(default_factory=dict)
     to_json: str | None = None
     prepare: str | None = None
     report: Mapping[str, Any] | None = None
@@ -369,6 +370,7 @@ FUNNEL = Analysis(
     function="funnelscope.analyses.funnel:funnel",
     tables=("events",), files=("events", "customers"), map_table="events",
     csv=("steps", "groups", "periods"),
+    csv_needs={"groups": "--by COLUMN", "periods": "--period week"},
     render="funnelscope.cli.commands.funnel:render",
     csv_rows="funnelscope.cli.commands.funnel:csv_rows",
     prepare="funnelscope.analyses.funnel.request:prepare",
@@ -416,9 +418,11 @@ RETENTION = Analysis(
             "back k periods later.",
     description="Cells whose period is not fully inside the data are left empty (–, null), "
                 "never shown as 0%. The average row weights cohorts by size over complete cells.",
-    function="funnelscope.analyses.retention:retention",
+    function="funnelscope.analyses.retention.run:retention",
     tables=("events",), files=("events", "customers"), map_table="events",
-    csv=("triangle", "cohorts", "average", "curve"),
+    csv=("triangle", "cohorts", "average", "average_by", "brackets", "average_brackets"),
+    csv_needs={"average_by": "--by COLUMN", "brackets": "--brackets 1,2-7",
+               "average_brackets": "--brackets 1,2-7"},
     render="funnelscope.cli.commands.retention:render_retention",
     csv_rows="funnelscope.cli.commands.retention:csv_retention",
     report={"period": "week", "periods": 12},
@@ -456,7 +460,7 @@ ACTIVITY = Analysis(
     name="activity", title="Activity",
     summary="Active users: DAU/WAU/MAU, stickiness, lifecycle (new/returning/resurrected/"
             "dormant), streaks, frequency, repurchase.",
-    function="funnelscope.analyses.retention:activity",
+    function="funnelscope.analyses.retention.run:activity",
     tables=("events",), files=("events", "orders"), map_table="events",
     csv=ACTIVITY_TABLES,
     render="funnelscope.cli.commands.retention:render_activity",
@@ -483,7 +487,7 @@ CHURN = Analysis(
     name="churn", title="Churn",
     summary="Churn rate per period, Kaplan–Meier survival of customers (still-active ones "
             "censored) and median lifetime.",
-    function="funnelscope.analyses.retention:churn",
+    function="funnelscope.analyses.retention.run:churn",
     tables=("events",), files=("events", "customers"), map_table="events",
     csv=("periods", "lifetime", "survival"),
     render="funnelscope.cli.commands.retention:render_churn",
@@ -511,7 +515,7 @@ AARRR = Analysis(
             "revenue, referral.",
     description="Every metric prints its definition: the population (dimension), the "
                 "aggregation and the measure counted.",
-    function="funnelscope.analyses.retention:aarrr",
+    function="funnelscope.analyses.retention.run:aarrr",
     signature="funnelscope.analyses.retention.spec:aarrr_spec",
     tables=("events",), files=("events", "customers", "orders", "spend"), map_table="events",
     csv=("metrics", "channels"),
@@ -554,9 +558,11 @@ PIPELINE = Analysis(
     description="A deal reached a stage when its furthest stage is that one or later (skipped "
                 "stages count as passed); it is lost at its furthest stage. Definitions: "
                 "docs/pipeline.md.",
-    function="funnelscope.analyses.pipeline:pipeline",
+    function="funnelscope.analyses.pipeline.run:pipeline",
     tables=("deals",), files=("deals",), map_table="deals",
     csv=PIPELINE_CSV,
+    csv_needs={"funnel_by": "--by COLUMN", "funnel_by_period": "--period quarter",
+               "backtest": "backtest on (no --no-backtest)"},
     render="funnelscope.cli.commands.pipeline:render",
     csv_rows="funnelscope.cli.commands.pipeline:csv_rows",
     to_json="funnelscope.analyses.pipeline.request:to_json",
@@ -604,7 +610,7 @@ B2B = Analysis(
     name="b2b_chain", command="b2b", route="b2b", title="B2B chain",
     summary="Lead-to-renewal chain for B2B: leads, valid leads, opportunities, paid, renewals, "
             "with NRR/GRR from orders.",
-    function="funnelscope.analyses.retention:b2b_chain",
+    function="funnelscope.analyses.retention.run:b2b_chain",
     tables=("deals",), files=("deals", "orders"), map_table="deals",
     csv=("metrics", "chain", "revenue_retention"),
     report={},
@@ -693,6 +699,7 @@ CLV = Analysis(
     function="funnelscope.analyses.value.run:clv",
     tables=("orders",), files=("orders",), map_table="orders",
     csv=("customers", "tiers", "holdout"), writes="save",
+    csv_needs={"holdout": "--calibration-end DAY --holdout-end DAY"},
     render="funnelscope.cli.commands.value:render_clv",
     report={},
     params=(

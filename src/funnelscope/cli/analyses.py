@@ -49,31 +49,34 @@ def _option(p: Param) -> inspect.Parameter:
 def _frame(entry: Analysis) -> list[inspect.Parameter]:
     kw = inspect.Parameter.KEYWORD_ONLY
     out = [inspect.Parameter("workspace", kw, annotation=Path, default=typer.Option(
-        None, "--workspace", "-w", help="DuckDB workspace file (created by `funnelscope load`).",
+        None, "--workspace", "-w", metavar="FILE",
+        help="DuckDB workspace file (created by `funnelscope load`).",
         envvar="FUNNELSCOPE_WORKSPACE"))]
     for table in entry.files:
         out.append(inspect.Parameter(f"file_{table}", kw, annotation=Path, default=typer.Option(
-            None, f"--{table}", help=FILE_HELP[table], rich_help_panel="Files in place")))
+            None, f"--{table}", metavar="FILE", help=FILE_HELP[table],
+            rich_help_panel="Files in place")))
     if entry.files:
         out.append(inspect.Parameter("map_", kw, annotation=str, default=typer.Option(
-            None, "--map", rich_help_panel="Files in place",
+            None, "--map", metavar="CANONICAL=YOURS,...", rich_help_panel="Files in place",
             help=f"With files in place: your {entry.map_table} column names, canonical=yours "
                  "(e.g. user_id=uid,ts=time,event=event_name).")))
     out += [
         inspect.Parameter("tz", kw, annotation=str, default=typer.Option(
-            None, "--tz", help="Reporting time zone for day/week/month boundaries (and naive "
+            None, "--tz", metavar="ZONE", help="Reporting time zone for day/week/month boundaries (and naive "
                                "times of files in place), e.g. Asia/Shanghai. Default: "
                                "funnelscope.yml's, else the workspace's.")),
         inspect.Parameter("config", kw, annotation=Path, default=typer.Option(
-            None, "--config", "-c", help="Definitions file (default: funnelscope.yml beside "
+            None, "--config", "-c", metavar="FILE", help="Definitions file (default: funnelscope.yml beside "
                                          "the workspace, else in the current directory).")),
     ]
     out += [_option(p) for p in entry.params if p.cli]
     out += [
         inspect.Parameter("fmt", kw, annotation=str, default=typer.Option(
-            "table", "--format", "-f", help="Output: table (for people), json or csv.")),
+            "table", "--format", "-f", metavar="table|json|csv",
+            help="Output: table (for people), json or csv.")),
         inspect.Parameter("csv_table", kw, annotation=str, default=typer.Option(
-            None, "--table", help=f"With --format csv: which table ({', '.join(entry.csv)}; "
+            None, "--table", metavar="NAME", help=f"With --format csv: which table ({', '.join(entry.csv)}; "
                                   f"default {entry.csv[0] if entry.csv else 'the first'}).")),
         inspect.Parameter("quiet", kw, annotation=bool, default=typer.Option(
             False, "--quiet", "-q", help="No progress display.")),
@@ -209,15 +212,19 @@ def table_rows(entry: Analysis, result: Any, data: dict[str, Any], view: dict[st
         if rows is not None:
             return rows
     value = data.get(name)
-    if isinstance(value, list):
+    tables = getattr(result, "tables", {}) or {}
+    if isinstance(value, list) and value:
         return value
     if isinstance(value, dict):
         return [value]
-    tables = getattr(result, "tables", {}) or {}
-    if name in tables:
+    if name in tables and len(getattr(tables[name], "columns", ())):
         return tables[name]
-    raise ConfigError(f"this {entry.name} result has no {name!r} table.",
-                      hint=f"Tables here: {', '.join(k for k, v in data.items() if isinstance(v, list))}.")
+    if isinstance(value, list) and name not in entry.csv_needs:
+        return value  # a table that is empty in this data
+    needs = entry.csv_needs.get(name)
+    raise ConfigError(f"this {entry.name} result has no {name!r} table"
+                      + (f": it needs {needs}." if needs else "."),
+                      hint=f"Tables here: {', '.join(k for k, v in data.items() if isinstance(v, list) and v)}.")
 
 
 def render_generic(entry: Analysis, data: dict[str, Any]) -> None:

@@ -24,11 +24,16 @@ MAX_SNAPSHOTS = 200
 
 
 class DealHistory:
-    """Per-deal table ``deals`` of a workspace under a spec, as of ``as_of_us``."""
+    """Per-deal table ``deals`` of a workspace under a spec, as of ``as_of_us``.
+
+    The workspace is held by weak reference only (results hold no workspace): the as-of
+    replays that need the engine run on first use while it is open, and are memoised."""
 
     def __init__(self, ws: Workspace | None, spec: PipelineSpec, deals: pd.DataFrame,
                  as_of_us: int, tz: str) -> None:
-        self.ws = ws
+        import weakref
+
+        self._ws = weakref.ref(ws) if ws is not None and not isinstance(ws, weakref.ref) else ws
         self.spec = spec
         self.deals = deals
         self.as_of_us = int(as_of_us)
@@ -46,7 +51,7 @@ class DealHistory:
         same = ("stages", "win_stage", "by", "stale_factor", "shrinkage", "as_of_us")
         if any(getattr(spec, f) != getattr(self.spec, f) for f in same):
             raise ValueError("with_spec cannot change what the replays depend on")
-        new = DealHistory(self.ws, spec, self.deals, self.as_of_us, self.tz)
+        new = DealHistory(self._ws, spec, self.deals, self.as_of_us, self.tz)
         new._memo = self._memo
         return new
 
@@ -106,10 +111,26 @@ class DealHistory:
         One engine query for all snapshot times, run on first use."""
         return self._cached("states", self._replay)
 
+    @property
+    def ws(self) -> Workspace | None:
+        """The workspace, while it is open (None when there was none)."""
+        return self._ws() if self._ws is not None else None
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_ws"] = None
+        return state
+
     def _replay(self) -> dict[int, pd.DataFrame]:
         times = self.snapshot_times
-        if self.ws is None or not times:
+        if self._ws is None or not times:
             return {}
+        if self.ws is None:
+            from funnelscope.errors import WorkspaceError
+
+            raise WorkspaceError("the workspace this pipeline ran on is closed; the forecast "
+                                 "and backtest need it.", hint="Run ws.pipeline(...) again on "
+                                 "the reopened workspace.")
         raw = as_of_states(self.ws, self.spec, times,
                            asof.max_dead_after_us(self.stays, self.spec.stale_factor))
         rows = asof.open_rows(raw, self.deals, self.spec, self.stays)

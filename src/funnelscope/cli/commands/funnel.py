@@ -11,10 +11,7 @@ def csv_rows(result, data: dict, view: dict, name: str) -> list[dict] | None:
     if name in ("groups", "periods"):
         key = "group" if name == "groups" else "period"
         if not result.records(name):
-            from funnelscope.errors import ConfigError
-
-            raise ConfigError(f"this funnel has no {name} table.",
-                              hint="groups needs --by COLUMN, periods needs --period week.")
+            return None  # the registry says which option the table needs
         return _breakdown_rows(result.records(name), result.spec, key, formatted=False)
     return None
 
