@@ -64,3 +64,17 @@ def test_results_hold_no_workspace():
     del ws
     gc.collect()
     assert r.workspace is None  # the result did not keep the connection alive
+
+
+def test_pipeline_results_outlive_their_workspace():
+    from funnelscope.data.demo import generate
+
+    ws = fs.connect()
+    ws.load(generate("b2b", users=300, seed=3)["deals"], "deals")
+    r = ws.pipeline()
+    ws.close()
+    del ws
+    gc.collect()
+    copy = pickle.loads(pickle.dumps(r))
+    assert copy.forecast().meta == r.forecast().meta
+    assert copy.backtest().tables["cutoffs"].equals(r.backtest().tables["cutoffs"])

@@ -26,8 +26,8 @@ MAX_SNAPSHOTS = 200
 class DealHistory:
     """Per-deal table ``deals`` of a workspace under a spec, as of ``as_of_us``.
 
-    The workspace is held by weak reference only (results hold no workspace): the as-of
-    replays that need the engine run on first use while it is open, and are memoised."""
+    The as-of replays need the engine; :meth:`detach` reads them once and lets go of the
+    workspace, so a pipeline result holds none (it pickles, and outlives a closed workspace)."""
 
     def __init__(self, ws: Workspace | None, spec: PipelineSpec, deals: pd.DataFrame,
                  as_of_us: int, tz: str) -> None:
@@ -110,6 +110,12 @@ class DealHistory:
 
         One engine query for all snapshot times, run on first use."""
         return self._cached("states", self._replay)
+
+    def detach(self) -> DealHistory:
+        """Read the replays now (one engine query) and drop the workspace reference."""
+        _ = self.states
+        self._ws = None
+        return self
 
     @property
     def ws(self) -> Workspace | None:

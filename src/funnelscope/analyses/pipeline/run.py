@@ -75,6 +75,7 @@ def run(ws: Workspace, spec: PipelineSpec) -> PipelineResult:
         )
     tz = ws.config.timezone
     history = DealHistory(ws, spec, d, as_of, tz)
+    history.detach()  # the as-of replays are read now: the result holds no workspace
     tables = {
         "funnel": funnel_table(d, spec),
         "funnel_by": (funnel_by(d, spec, group_labels(d[spec.by]), "group")
