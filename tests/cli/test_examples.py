@@ -161,9 +161,15 @@ def help_examples(text: str) -> list[str]:
     return found
 
 
+#: README commands shown failing (an ``error: ...`` line follows them): command -> the start
+#: of the error they must print, with exit status 2 (filled by readme_blocks)
+EXPECTED_ERRORS: dict[str, str] = {}
+
+
 def readme_blocks() -> list[tuple[int, list[str]]]:
     """(line number, command lines) of README's ```bash/```text blocks that have any: every
-    line of a bash block, the ``$ `` lines of a text block (continuations joined)."""
+    line of a bash block, the ``$ `` lines of a text block (continuations joined). A command
+    whose next line starts with ``error:`` is shown failing: see EXPECTED_ERRORS."""
     blocks: list[tuple[int, list[str]]] = []
     lines = README.read_text(encoding="utf-8").splitlines()
     i = 0
@@ -190,6 +196,9 @@ def readme_blocks() -> list[tuple[int, list[str]]]:
                         j += 1
                         group.append(body[j])
                     commands += join_continuations(group)
+                    after = body[j + 1] if j + 1 < len(body) else ""
+                    if after.startswith("error: "):
+                        EXPECTED_ERRORS[commands[-1]] = after.split("...")[0].rstrip()
                 j += 1
         if commands:
             blocks.append((start, commands))
@@ -458,6 +467,12 @@ def run_block(examples: list[Example], cwd: Path, demo: Path) -> None:
             continue
         proc = subprocess.run([str(FUNNELSCOPE), *argv], cwd=cwd, env=env, capture_output=True,
                               text=True, timeout=TIMEOUT)
+        expected = EXPECTED_ERRORS.get(example.text)
+        if expected is not None:
+            if proc.returncode != 2 or not proc.stderr.startswith(expected):
+                failures.append(f"$ {example.text}\n  should exit 2 with {expected!r}; exit "
+                                f"{proc.returncode}, stderr: {proc.stderr.strip()[-2000:]}")
+            continue
         if proc.returncode != 0:
             failures.append(f"$ {example.text}\n  exit {proc.returncode}\n  stderr: "
                             f"{proc.stderr.strip()[-2000:]}")

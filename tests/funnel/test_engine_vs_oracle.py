@@ -26,8 +26,12 @@ SETTINGS = settings(max_examples=int(os.environ.get("FUNNELSCOPE_EXAMPLES", "60"
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+_OPEN: list = []  # the last workspace stays open: results hold only a weak reference
+
+
 def _run(events, steps, window, mode, exclude, first_time, **kw):
     ws = workspace_with(events)
+    _OPEN[:] = [ws]
     if not ws.has_table("events"):
         return None
     fsteps, fexcl = spec_args(steps, exclude)
