@@ -5,7 +5,7 @@
 
 Generates N events (default 2M, seeded) once into a cache directory, as a CSV and as a Parquet
 file with the same rows: ``event_id`` (unique text ids), ``user_id`` (text), ``event`` (13
-names), ``ts`` (ISO-8601 text with ``Z``), and four properties (``country``, ``device``: text;
+names), ``ts`` (ISO-8601 text, µs, ``Z``), and four properties (``country``, ``device``: text;
 ``price``: decimal, 10 % empty; ``quantity``: whole number, 5 % empty; typed in Parquet, text
 in CSV). Then, every method as its own process, one method after the other in rounds so a
 change in machine load hits all of them alike:
@@ -17,7 +17,8 @@ change in machine load hits all of them alike:
                 row a duplicate (the copy is made outside the timed span)
 
 Seconds and CPU seconds (user + system of the child, all threads) are medians of ``--repeat``
-runs of the whole process; peak RSS is the child's maximum (``resource`` rusage of children).
+runs of the whole process; peak RSS is the child's maximum resident set (its own rusage from
+``os.wait4``, what ``resource.getrusage(RUSAGE_CHILDREN)`` reports, taken per child).
 ``x duckdb`` is ours / the anchor on the same file. ``--variant NAME=SRC_DIR`` (repeatable) runs
 the funnelscope methods once per variant with ``PYTHONPATH=SRC_DIR``, e.g. a copy of ``src/``
 holding another version of the loader, so before/after compare in one run on one machine;
@@ -273,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if bad else 0
 
 
+def _ratio(a: float, b: float | None) -> str:
+    return f"{a / b:.2f}" if b else ""
+
+
 def render(state: dict, rows: list, n: int, sizes: dict, args, variants: dict) -> str:
     med = {r: (statistics.median(s["wall"]), statistics.median(s["cpu"]), max(s["rss"]))
            for r, s in state.items() if s["wall"]}
@@ -296,12 +301,10 @@ def render(state: dict, rows: list, n: int, sizes: dict, args, variants: dict) -
             lines.append(f"| {fmt} | {label} | failed | | | | | |")
             continue
         wall, cpu, rss = med[row]
-        ref = med.get((fmt, "duckdb", None))
-        ratio = (lambda a, b: f"{a / b:.2f}" if b else "")
+        ref = med.get((fmt, "duckdb", None)) or (None, None, None)
         lines.append(
-            f"| {fmt} | {label} | {wall:.2f} | {ratio(wall, ref[0]) if ref else ''} | "
-            f"{cpu:.2f} | {ratio(cpu, ref[1]) if ref else ''} | {rss:.0f} | "
-            f"{ratio(rss, ref[2]) if ref else ''} |"
+            f"| {fmt} | {label} | {wall:.2f} | {_ratio(wall, ref[0])} | {cpu:.2f} | "
+            f"{_ratio(cpu, ref[1])} | {rss:.0f} | {_ratio(rss, ref[2])} |"
         )
     return "\n".join(lines)
 

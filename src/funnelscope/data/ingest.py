@@ -1,6 +1,6 @@
 """Load files and data frames into the canonical tables: validate, quarantine, dedupe, atomically.
 
-One load = one DuckDB transaction:
+One load:
 
 1. the source streams into a staging table (CSV/TSV are read as text so every value can be
    checked and kept exactly; Parquet, JSON lines and Arrow keep their types); a row's number is
@@ -13,6 +13,11 @@ One load = one DuckDB transaction:
 4. rows whose key is already in the table, or earlier in the same input, are duplicates when
    their content is the same too, and conflicts (quarantined in ``_rejected``) when it is not;
 5. the new rows are inserted, the load is logged in ``_loads``, and the transaction commits.
+
+Steps 1-3 fill temporary tables (the connection's scratch space, never part of the workspace,
+dropped when the load ends however it ends) before the transaction opens: DuckDB works on
+tables created inside an open transaction about twice as slowly. Everything from step 4 on,
+every read and write of the workspace's tables, is one DuckDB transaction.
 
 A failure or a killed process leaves the workspace exactly as before. ``read = loaded +
 duplicates + conflicts + rejected`` always holds. No user-supplied name or value reaches SQL
@@ -720,18 +725,25 @@ def _infer_text_types(con: duckdb.DuckDBPyConnection, cols: dict[str, str]) -> d
     """
     if not cols:
         return {}
+    # each value is trimmed once (inner pass); the patterns all need a first character among
+    # + - . 0-9 (code points 43-57), so other values skip the regular expressions
+    texts = ", ".join(f"{_text(sql)} AS v{i}" for i, sql in enumerate(cols.values()))
     parts = []
-    for i, sql in enumerate(cols.values()):
-        v = _text(sql)
+    for i in range(len(cols)):
+        v, maybe = f"v{i}", f"ascii(v{i}) BETWEEN 43 AND 57"
         parts.append(
             f"count({v}) AS n{i}, "
-            f"count(CASE WHEN regexp_full_match({v}, {literal(_INTEGER)}) "
+            f"count(CASE WHEN {maybe} AND regexp_full_match({v}, {literal(_INTEGER)}) "
             f"THEN TRY_CAST({v} AS BIGINT) END) AS i{i}, "
-            f"count(CASE WHEN regexp_full_match({v}, {literal(_DECIMAL)}) THEN 1 END) AS d{i}, "
+            f"count(CASE WHEN {maybe} AND regexp_full_match({v}, {literal(_DECIMAL)}) "
+            f"THEN 1 END) AS d{i}, "
             f"count(CASE WHEN lower({v}) IN ('true', 'false') THEN 1 END) AS b{i}, "
-            f"count(CASE WHEN regexp_matches({v}, {literal(_LEADING_ZERO)}) THEN 1 END) AS z{i}"
+            f"count(CASE WHEN {maybe} AND regexp_matches({v}, {literal(_LEADING_ZERO)}) "
+            f"THEN 1 END) AS z{i}"
         )
-    row = con.execute(f"SELECT {', '.join(parts)} FROM {ident(STAGE)} AS s").fetchone()  # noqa: S608
+    row = con.execute(
+        f"SELECT {', '.join(parts)} FROM (SELECT {texts} FROM {ident(STAGE)} AS s)"  # noqa: S608
+    ).fetchone()
     out = {}
     for i, name in enumerate(cols):
         n, as_int, as_dbl, as_bool, zeros = row[5 * i: 5 * i + 5]
@@ -859,15 +871,18 @@ def _content_key(parts: list[tuple[str, str, str]]) -> str:
 
 def _key_sql(table: sc.TableSchema, values: list[_Value], alias: dict[str, str],
              key_alias: dict[str, str]) -> tuple[str, str]:
-    """The dedupe key of a typed row and its legacy id key (SQL over the typed pass's aliases).
+    """The row's identity hash and full-content hash (SQL over the typed pass's aliases).
 
     The 128-bit ``_key`` is the row's identity in its high 96 bits and a hash of its full
     content in its low 32, so one stored column tells a duplicate (same key) from a conflict
     (same identity, other content: ``_key >> 32`` equal, ``_key`` not). Identity: the id for
     single-column keys (event_id, order_id, user_id) when the row has one, else the full
     content (then ``_key`` is the full-content md5 itself); the key columns the input has for
-    multi-column keys (deals, spend). The legacy key (the whole md5 of the identity, what
-    earlier versions stored) lets rows stored by them count as duplicates, not conflicts.
+    multi-column keys (deals, spend). The identity md5 is also the legacy key (what earlier
+    versions stored), which lets rows stored by them count as duplicates, not conflicts.
+
+    Returns ``(identity, full)``: ``identity`` is NULL where the content is the identity (see
+    :func:`_packed_key`, which builds ``_key`` from the two, each computed once per row).
     """
     full = _content_key([
         (v.name, key_alias.get(v.name, alias[v.name]),
@@ -876,22 +891,23 @@ def _key_sql(table: sc.TableSchema, values: list[_Value], alias: dict[str, str],
     ])
     by_name = {v.name: v for v in values}
     present = [k for k in table.key if k in by_name]
-
-    def packed(identity: str) -> str:
-        return f"((({identity}) >> 32) << 32) | (({full}) & {_LOW32})"
-
     if len(table.key) == 1:
         if not present:
-            return full, "CAST(NULL AS UHUGEINT)"
+            return "CAST(NULL AS UHUGEINT)", full
         k = alias[present[0]]
-        identity = f"md5_number('id' || chr(31) || CAST({k} AS VARCHAR))"
-        return (f"(CASE WHEN {k} IS NOT NULL THEN {packed(identity)} ELSE {full} END)",
-                f"(CASE WHEN {k} IS NOT NULL THEN {identity} END)")
+        return (f"(CASE WHEN {k} IS NOT NULL THEN "
+                f"md5_number('id' || chr(31) || CAST({k} AS VARCHAR)) END)", full)
     identity = _content_key([
         (k, key_alias.get(k, alias[k]), "VARCHAR" if k in key_alias else by_name[k].storage)
         for k in present
     ])
-    return f"({packed(identity)})", identity
+    return identity, full
+
+
+def _packed_key(identity: str, full: str) -> str:
+    """``_key`` from the identity and full-content hashes (column names of a computed pass)."""
+    return (f"(CASE WHEN {identity} IS NOT NULL THEN "
+            f"((({identity}) >> 32) << 32) | (({full}) & {_LOW32}) ELSE {full} END)")
 
 
 # ----- target tables -------------------------------------------------------------------------
@@ -1003,24 +1019,40 @@ def load_into_duckdb(
         raise ConfigError(f"unknown time zone {tz!r}.",
                           hint="Use an IANA name such as UTC or Asia/Shanghai.") from None
     mapping = dict(columns or {})
-    con.execute("BEGIN TRANSACTION")
+    opened: list[bool] = []
+
+    def begin() -> None:
+        opened.append(True)
+        con.execute("BEGIN TRANSACTION")
+
     try:
         report = _load(con, source, spec, mapping, dict(remembered_columns or {}), tz, strict,
-                       epoch_unit, fmt, list(stages or []), encoding)
+                       epoch_unit, fmt, list(stages or []), encoding, begin)
         if before_commit is not None:
             before_commit(con, report)
-        for temp in (BAD, CLASS, TYPED, STAGE):
-            con.execute(f"DROP TABLE IF EXISTS {ident(temp)}")
         con.execute("COMMIT")
         return report
     except BaseException:
-        with contextlib.suppress(Exception):  # the original error is the one to report
-            con.execute("ROLLBACK")
+        if opened:
+            with contextlib.suppress(Exception):  # the original error is the one to report
+                con.execute("ROLLBACK")
         raise
+    finally:
+        for temp in (BAD, CLASS, TYPED, STAGE):
+            with contextlib.suppress(Exception):
+                con.execute(f"DROP TABLE IF EXISTS {ident(temp)}")
 
 
 def _load(con, source, spec, mapping, remembered, tz, strict, epoch_unit, fmt, stages,
-          encoding=None) -> LoadReport:
+          encoding, begin: Callable[[], None]) -> LoadReport:
+    """Stage and type the input in temporary tables, then ``begin()`` the transaction that
+    classifies the rows against the table and writes them.
+
+    The temporary tables are the connection's own scratch space, never part of the workspace,
+    so they are built before the transaction: DuckDB scans and appends to tables created in an
+    open transaction (transaction-local storage) about twice as slowly as to committed ones.
+    Everything that reads or writes the workspace's tables happens inside the transaction.
+    """
     staged = _stage_source(con, source, fmt, encoding)
     types = staged.types
     resolved = resolve_columns(spec, types, mapping, staged.display, remembered)
@@ -1055,54 +1087,72 @@ def _load(con, source, spec, mapping, remembered, tz, strict, epoch_unit, fmt, s
         "CASE " + " ".join(f"WHEN {f} THEN {i}" for i, f in enumerate(fails, 1)) + " END"
         if fails else "CAST(NULL AS INTEGER)"
     )
-    key, legacy = _key_sql(spec, values, alias, key_alias)
+    # the identity (= legacy key) and full-content hashes are computed once per row, in the
+    # middle pass; the outer pass packs them into _key
+    identity, full = _key_sql(spec, values, alias, key_alias)
+    cols = ", ".join(alias.values())
     con.execute(f"DROP TABLE IF EXISTS {ident(TYPED)}")
     con.execute(
-        f"CREATE TEMP TABLE {ident(TYPED)} AS SELECT {ident(ROW)}, {fail_sql} AS {FAIL}, "  # noqa: S608
-        f"{key} AS _key, {legacy} AS __fs_legacy, {', '.join(alias.values())} "
-        f"FROM (SELECT {', '.join(inner)} FROM {ident(STAGE)} AS s)"
+        f"CREATE TEMP TABLE {ident(TYPED)} AS SELECT {ident(ROW)}, {FAIL}, "  # noqa: S608
+        f"{_packed_key('__fs_id', '__fs_full')} AS _key, __fs_id AS __fs_legacy, {cols} "
+        f"FROM (SELECT {ident(ROW)}, {fail_sql} AS {FAIL}, {identity} AS __fs_id, "
+        f"{full} AS __fs_full, {cols} "
+        f"FROM (SELECT {', '.join(inner)} FROM {ident(STAGE)} AS s))"
     )
 
-    typed, stage = ident(TYPED), ident(STAGE)
-    read = con.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]  # noqa: S608
-    rejected = con.execute(f"SELECT count(*) FROM {typed} WHERE {FAIL} IS NOT NULL").fetchone()[0]  # noqa: S608
+    typed = ident(TYPED)
+    read, rejected = con.execute(
+        f"SELECT count(*), count({FAIL}) FROM {typed}"  # noqa: S608
+    ).fetchone()
     _create_bad(con)
     if rejected:
         _collect_rejected(con, staged, checks, types, stages)
         if strict:
             _raise_strict(con, staged, f"{rejected} row(s) failed")
 
+    begin()  # from here on, everything the load writes commits or rolls back together
     _ensure_meta_tables(con)
     load_id = con.execute(f"SELECT coalesce(max(load_id), 0) + 1 FROM {ident(LOADS)}").fetchone()[0]  # noqa: S608
     final_types = _ensure_table(con, spec, {v.name: v.storage for v in values})
     target = ident(spec.name)
-    counts = _classify(con, target)
+    counts = _classify(con, target, read - rejected)
     conflicts = counts.get("old", 0) + counts.get("mine", 0)
     if conflicts:
         _collect_conflicts(con, spec, staged, resolved)
         if strict:
             _raise_strict(con, staged, f"{conflicts} row(s) conflict with rows loaded first")
-    insert_cols = ", ".join(ident(v.name) for v in values)
-    select_cols = ", ".join(f"CAST({alias[v.name]} AS {final_types[v.name]})" for v in values)
-    loaded = con.execute(
-        f"INSERT INTO {target} ({insert_cols}, _key, _load) "  # noqa: S608
-        f"SELECT {select_cols}, _key, {int(load_id)} FROM {typed} "
-        f"WHERE {ident(ROW)} IN (SELECT r FROM {ident(CLASS)} WHERE cls = 'new') "
-        f"ORDER BY {ident(ROW)}"
-    ).fetchone()[0]  # DuckDB's INSERT returns the number of rows inserted
-    rows = con.execute(
-        f"SELECT r, c, v, why FROM {ident(BAD)} ORDER BY r LIMIT {MAX_REPORTED_REJECTIONS}"  # noqa: S608
-    ).fetchall()
-    rejections = [Rejection(int(r), c, v, why) for r, c, v, why in rows]
-    rej = ident(REJECTED)
-    new_rejections = con.execute(
-        f"INSERT INTO {rej} SELECT {int(load_id)}, {literal(spec.name)}, "  # noqa: S608
-        f"{literal(staged.display)}, r, c, v, why, raw, now(), k FROM ("
-        f"SELECT *, md5_number(concat_ws(chr(31), {literal(spec.name)}, "
-        f"{literal(staged.display)}, CAST(r AS VARCHAR), CAST(raw AS VARCHAR))) AS k "
-        f"FROM {ident(BAD)}) WHERE k NOT IN (SELECT _key FROM {rej} WHERE _key IS NOT NULL) "
-        f"ORDER BY r"
-    ).fetchone()[0]
+    loaded = 0
+    if counts["new"]:
+        insert_cols = ", ".join(ident(v.name) for v in values)
+        select_cols = ", ".join(f"CAST({alias[v.name]} AS {final_types[v.name]})" for v in values)
+        row = ident(ROW)
+        if counts["new"] == read - rejected and _keeps_order(con):
+            # every valid row is new: a plain scan of TYPED, which is in input order (the
+            # staging table keeps the reader's order, the typed pass keeps the staging order)
+            where = f"{FAIL} IS NULL"
+        else:
+            where = (f"{FAIL} IS NULL AND {row} NOT IN (SELECT r FROM {ident(CLASS)}) "  # noqa: S608
+                     f"ORDER BY {row}")
+        loaded = con.execute(
+            f"INSERT INTO {target} ({insert_cols}, _key, _load) "  # noqa: S608
+            f"SELECT {select_cols}, _key, {int(load_id)} FROM {typed} WHERE {where}"
+        ).fetchone()[0]  # DuckDB's INSERT returns the number of rows inserted
+    rejections: list[Rejection] = []
+    new_rejections = 0
+    if rejected or conflicts:
+        rows = con.execute(
+            f"SELECT r, c, v, why FROM {ident(BAD)} ORDER BY r LIMIT {MAX_REPORTED_REJECTIONS}"  # noqa: S608
+        ).fetchall()
+        rejections = [Rejection(int(r), c, v, why) for r, c, v, why in rows]
+        rej = ident(REJECTED)
+        new_rejections = con.execute(
+            f"INSERT INTO {rej} SELECT {int(load_id)}, {literal(spec.name)}, "  # noqa: S608
+            f"{literal(staged.display)}, r, c, v, why, raw, now(), k FROM ("
+            f"SELECT *, md5_number(concat_ws(chr(31), {literal(spec.name)}, "
+            f"{literal(staged.display)}, CAST(r AS VARCHAR), CAST(raw AS VARCHAR))) AS k "
+            f"FROM {ident(BAD)}) WHERE k NOT IN (SELECT _key FROM {rej} WHERE _key IS NOT NULL) "
+            f"ORDER BY r"
+        ).fetchone()[0]
     duplicates = read - rejected - conflicts - loaded
     con.execute(
         f"INSERT INTO {ident(LOADS)} (load_id, \"table\", source, loaded_at, \"read\", loaded, "  # noqa: S608
@@ -1113,6 +1163,12 @@ def _load(con, source, spec, mapping, remembered, tz, strict, epoch_unit, fmt, s
         spec.name, staged.display, read, loaded, duplicates, rejected, rejections,
         new_rejections, int(load_id), conflicts,
     )
+
+
+def _keeps_order(con) -> bool:
+    """Whether DuckDB keeps insertion order here (its default), so a plain scan needs no sort."""
+    value = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    return value is True or str(value).lower() == "true"
 
 
 def _create_bad(con) -> None:
@@ -1132,14 +1188,22 @@ def _raise_strict(con, staged: _Staged, what: str) -> None:
     )
 
 
-def _classify(con, target: str) -> dict[str, int]:
-    """Fill CLASS: each valid row is ``new``, ``dup`` or a conflict (``old``/``mine``).
+def _classify(con, target: str, valid: int) -> dict[str, int]:
+    """Fill CLASS with the valid rows that are not new: ``dup`` or a conflict (``old``/``mine``).
 
     The first occurrence of an identity (``_key >> 32``) wins: a row stored by an earlier load,
     else the first row of this input. A later row with the same full ``_key`` (or, for rows
     stored by earlier versions, their legacy key) is a duplicate; one with other content is a
     conflict with a stored row (``old``, ``ref`` = its load) or with an earlier row of this
-    input (``mine``, ``ref`` = that row's number).
+    input (``mine``, ``ref`` = that row's number). Every other valid row is new and is not
+    written to CLASS (a first load writes nothing there). Returns the count of each class,
+    ``new`` = ``valid`` - the rows in CLASS.
+
+    One scan of the input's keys: identities repeated in the input (``f``, only those) and
+    identities already stored (``e``: the first load, how many stored rows, their smallest and
+    largest ``_key``; a row is a duplicate of a stored one when its ``_key`` or legacy key is
+    one of them). An identity stored more than twice (not written by this loader, which keeps
+    one row per identity) is checked against all its stored keys (``many``).
     """
     row = ident(ROW)
     con.execute(f"DROP TABLE IF EXISTS {ident(CLASS)}")
@@ -1147,19 +1211,24 @@ def _classify(con, target: str) -> dict[str, int]:
         f"CREATE TEMP TABLE {ident(CLASS)} AS "  # noqa: S608
         f"WITH v AS (SELECT {row} AS r, _key AS k, _key >> 32 AS i, __fs_legacy AS lk "
         f"FROM {ident(TYPED)} WHERE {FAIL} IS NULL), "
-        f"f AS (SELECT i, min(r) AS fr, arg_min(k, r) AS fk FROM v GROUP BY i), "
-        f"e AS (SELECT _key >> 32 AS i, min(_load) AS el FROM {target} "
-        f"WHERE _key >> 32 IN (SELECT i FROM v) GROUP BY 1), "
-        f"same AS (SELECT _key FROM {target} WHERE _key IN (SELECT k FROM v UNION ALL "
-        f"SELECT lk FROM v WHERE lk IS NOT NULL)) "
+        f"f AS (SELECT i, min(r) AS fr, arg_min(k, r) AS fk FROM v GROUP BY i "
+        f"HAVING count(*) > 1), "
+        f"e AS (SELECT _key >> 32 AS i, min(_load) AS el, count(*) AS n, min(_key) AS k1, "
+        f"max(_key) AS k2 FROM {target} WHERE _key >> 32 IN (SELECT i FROM v) GROUP BY 1), "
+        f"many AS (SELECT _key FROM {target} WHERE _key >> 32 IN "
+        f"(SELECT i FROM e WHERE n > 2)) "
         f"SELECT v.r, CASE WHEN e.i IS NOT NULL THEN "
-        f"(CASE WHEN v.k IN (SELECT _key FROM same) OR v.lk IN (SELECT _key FROM same) "
+        f"(CASE WHEN (e.n <= 2 AND (v.k IN (e.k1, e.k2) OR v.lk IN (e.k1, e.k2))) "
+        f"OR (e.n > 2 AND (v.k IN (SELECT _key FROM many) OR v.lk IN (SELECT _key FROM many))) "
         f"THEN 'dup' ELSE 'old' END) "
-        f"WHEN v.r = f.fr THEN 'new' WHEN v.k = f.fk THEN 'dup' ELSE 'mine' END AS cls, "
+        f"WHEN v.k = f.fk THEN 'dup' ELSE 'mine' END AS cls, "
         f"CASE WHEN e.i IS NOT NULL THEN e.el ELSE f.fr END AS ref "
-        f"FROM v JOIN f ON v.i = f.i LEFT JOIN e ON v.i = e.i"
+        f"FROM v LEFT JOIN f ON v.i = f.i LEFT JOIN e ON v.i = e.i "
+        f"WHERE e.i IS NOT NULL OR (f.i IS NOT NULL AND v.r <> f.fr)"
     )
-    return dict(con.execute(f"SELECT cls, count(*) FROM {ident(CLASS)} GROUP BY cls").fetchall())  # noqa: S608
+    counts = dict(con.execute(f"SELECT cls, count(*) FROM {ident(CLASS)} GROUP BY cls").fetchall())  # noqa: S608
+    counts["new"] = valid - sum(counts.values())
+    return counts
 
 
 def _collect_conflicts(con, spec: sc.TableSchema, staged: _Staged,
