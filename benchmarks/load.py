@@ -41,20 +41,14 @@ import tempfile
 import time
 from pathlib import Path
 
-NAMES = ["view", "signup", "add_to_cart", "checkout", "purchase", "search", "scroll", "click",
-         "logout", "login", "share", "noise_a", "noise_b"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from funnel import OTHER, STEPS, parse_count  # noqa: E402  (the funnel benchmark's vocabulary)
+
+NAMES = STEPS + OTHER
 COUNTRIES = ["CN", "US", "DE", "FR", "JP", "BR", "IN", "GB", "KR", "ES"]
 DEVICES = ["ios", "android", "web", "desktop"]
 HERE = Path(__file__).resolve().parent
 
-
-def parse_count(text: str) -> int:
-    """'2M' -> 2_000_000, '500k' -> 500_000, '1e6' -> 1_000_000."""
-    t = text.strip().lower()
-    mult = {"k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9}.get(t[-1:], 1)
-    if mult != 1:
-        t = t[:-1]
-    return int(float(t) * mult)
 
 
 # ------------------------------------------------------------------------------ data
