@@ -28,6 +28,9 @@ or is given with ``--config``. It declares, by name::
         aggregation: sum               # count | count_distinct | sum | mean | median | min | max
         dimension: month               # day | week | month, a column, or customers.<column>
         where: {currency: CNY}         # also [">", 100], ["!=", ads], ["in", [a, b]], ["is null"]
+    benchmarks:                        # industry benchmarks: override the defaults, add industries
+      ecommerce: {paid_conversion: 0.04}   # rates are fractions; null removes a benchmark
+      myindustry: {paid_conversion: 0.08, monthly_churn: 0.04, clv: 800, currency: CNY}
 
 List-typed keys (steps, breakdowns, exclude, stages...) must be YAML lists, never text.
 Every error names the file, the line and column, what is wrong and what to write instead:
@@ -49,7 +52,7 @@ if TYPE_CHECKING:
     from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 FILENAME = "funnelscope.yml"
-TOP_LEVEL = ("timezone", "funnels", "segments", "pipelines", "metrics")
+TOP_LEVEL = ("timezone", "funnels", "segments", "pipelines", "metrics", "benchmarks")
 FUNNEL_KEYS = ("steps", "window", "mode", "breakdowns", "period", "count", "entity", "exclude",
                "where", "first_time", "description")
 SEGMENT_KINDS = {
@@ -399,6 +402,8 @@ class Definitions:
     segments: dict[str, SegmentDefinition] = field(default_factory=dict)
     pipelines: dict[str, PipelineDefinition] = field(default_factory=dict)
     metrics: dict[str, MetricDefinition] = field(default_factory=dict)
+    #: industry -> {metric: value (None: no benchmark), currency: text} over the defaults
+    benchmarks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def _get(self, kind: str, name: str):
         items = getattr(self, kind)
@@ -447,6 +452,7 @@ class Definitions:
                               "controllability": p.controllability,
                               "description": p.description} for n, p in self.pipelines.items()},
             "metrics": {n: m.to_dict() for n, m in self.metrics.items()},
+            "benchmarks": {n: dict(b) for n, b in self.benchmarks.items()},
         }
 
 
@@ -659,6 +665,36 @@ def _metric(doc: _Doc, name: str, item: Any, path: tuple) -> MetricDefinition:
                             line=doc.position(path)[0])
 
 
+def _benchmarks(doc: _Doc, value: Any) -> dict[str, dict[str, Any]]:
+    """``benchmarks:``: industry -> {metric: number or null, currency: text}."""
+    from funnelscope.analyses.benchmark.defaults import EXTRA_KEYS, METRICS, check_value
+    from funnelscope.analyses.registry import suggest
+
+    if value is None:
+        return {}
+    _mapping(doc, value, ("benchmarks",), "industry -> {metric: value}")
+    allowed = (*METRICS, *EXTRA_KEYS)
+    out: dict[str, dict[str, Any]] = {}
+    for industry, row in value.items():
+        path = ("benchmarks", industry)
+        if not str(industry).strip():
+            doc.fail(path, "names must not be empty.", at_key=True)
+        _mapping(doc, row, path, "metric -> benchmark value, e.g. {paid_conversion: 0.04}")
+        for key, v in row.items():
+            if key not in allowed:
+                doc.fail(path + (key,), f"unknown benchmark metric {key!r}.{suggest(key, allowed)}",
+                         hint=f"Use: {', '.join(allowed)}.", at_key=True)
+            if key == "currency":
+                _text(doc, v, path + (key,), required=True)
+                continue
+            problem = check_value(key, v)
+            if problem:
+                doc.fail(path + (key,), problem)
+        out[str(industry)] = {k: (str(v).strip() if k == "currency" else
+                                  None if v is None else float(v)) for k, v in row.items()}
+    return out
+
+
 def parse(text: str, source: str = FILENAME) -> Definitions:
     """Validate the text of a funnelscope.yml; ``source`` names it in error messages."""
     doc = _Doc(source, text)
@@ -694,7 +730,8 @@ def parse(text: str, source: str = FILENAME) -> Definitions:
                          f"segment {b!r} is a {seg.kind} run, not a column to break down by.",
                          hint="Save it first (funnelscope rfm --save) and name its column, "
                               "e.g. rfm_segment.")
-    return Definitions(path=source, timezone=tz, **sections)
+    benchmarks = _benchmarks(doc, top.get("benchmarks"))
+    return Definitions(path=source, timezone=tz, benchmarks=benchmarks, **sections)
 
 
 def load(path: str | Path) -> Definitions:

@@ -110,6 +110,7 @@ CASES = [
     ("clv", {"time_unit": "week"}, lambda ws: ws.clv(time_unit="week")),
     ("churn_risk", {"window_days": 30}, lambda ws: ws.churn_risk(window_days=30)),
     ("b2b_chain", {"by": "team"}, lambda ws: ws.b2b_chain(by="team")),
+    ("benchmark", {"industry": "ecommerce"}, lambda ws: ws.benchmark(industry="ecommerce")),
 ]
 
 

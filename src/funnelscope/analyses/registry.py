@@ -796,9 +796,44 @@ CHURN_RISK = Analysis(
     ),
 )
 
+BENCHMARK = Analysis(
+    name="benchmark", command="benchmark", route="benchmark", title="Industry benchmark",
+    summary="Your click, registration, activation, paid conversion, repurchase, monthly churn "
+            "and CLV next to your industry's benchmark, with the gap.",
+    description="Industries: ecommerce, saas, finance, or your own under `benchmarks:` in "
+                "funnelscope.yml (which also overrides the defaults). A figure your data cannot "
+                "give says 'not measurable here' and why. Definitions: docs/metrics.md.",
+    function="funnelscope.analyses.benchmark.run:benchmark",
+    tables=("events",), files=("events", "orders"), map_table="events",
+    csv=("comparison",),
+    render="funnelscope.cli.commands.benchmark_view:render",
+    prepare="funnelscope.analyses.benchmark.run:prepare",
+    report={},
+    params=(
+        Param("industry", default="ecommerce",
+              help="ecommerce | saas | finance, or an industry of funnelscope.yml's benchmarks:."),
+        Param("click_event", metavar="EVENT",
+              help="Your click event (default: 'click' when the data has it)."),
+        Param("signup_event", metavar="EVENT",
+              help="Your registration event (default: 'signup' when the data has it)."),
+        Param("activation_event", metavar="EVENT",
+              help="The event that means a trial user got value (trial activation)."),
+        Param("pay_event", metavar="EVENT",
+              help="Count paying users by this event instead of the orders table."),
+        Param("activation_days", "int", default=7, low=1, high=365,
+              help="Trial activation must happen within this many days of signup."),
+        Param("inactivity_days", "int", default=30, low=1, high=3650,
+              help="Monthly churn: churned after this many days without activity."),
+    ),
+    examples=(
+        "funnelscope benchmark --workspace demo/funnelscope.duckdb --industry ecommerce",
+        "funnelscope benchmark --workspace demo/funnelscope.duckdb --industry saas --signup-event view --activation-event add_to_cart --format json",
+    ),
+)
+
 #: The built-in analyses, in the order surfaces list them.
 ENTRIES: tuple[Analysis, ...] = (FUNNEL, RETENTION, ACTIVITY, CHURN, AARRR, PIPELINE, B2B, RFM,
-                                 CLUSTERS, CLV, ACQUISITION, CHURN_RISK)
+                                 CLUSTERS, CLV, ACQUISITION, CHURN_RISK, BENCHMARK)
 #: Every analysis by name: the built-in ones, then registered ones (:func:`register`).
 REGISTRY: dict[str, Analysis] = {a.name: a for a in ENTRIES}
 PLUGIN_GROUP = "funnelscope.analyses"

@@ -32,7 +32,7 @@ def build_app() -> typer.Typer:
 
 
 #: hand-written commands (data and surfaces); every analysis command comes from the registry
-COMMAND_MODULES = ("load", "tables", "events", "demo", "report", "serve")
+COMMAND_MODULES = ("load", "tables", "events", "demo", "abtest", "report", "serve")
 
 
 def _register_commands(app: typer.Typer) -> None:
