@@ -22,7 +22,7 @@ from funnelscope.errors import ConfigError
 BUILDERS: dict[str, dict[str, Callable[..., Any]]] = {}
 #: Result class name -> {kind -> predicate(result) saying whether the data for it exists}.
 AVAILABLE: dict[str, dict[str, Callable[[Any], bool]]] = {}
-_MODULES = ("funnel", "pipeline", "retention", "value")
+_MODULES = ("funnel", "pipeline", "retention", "value", "benchmark")
 _loaded = False
 
 
