@@ -98,6 +98,8 @@ class Analysis:
     prepare: ``module:function`` hooks for terminal output, JSON beyond ``result.to_dict()``
     and request preparation (named definitions). report: options the report runs it with
     (None: not in the report). writes: a parameter (``save``) that needs a writable workspace.
+    exit_status: ``module:function(result) -> int`` the CLI exits with after printing, when
+    not 0 (``watch``: 1 when an alert fired, for cron).
     """
 
     name: str
@@ -121,6 +123,7 @@ class Analysis:
     report: Mapping[str, Any] | None = None
     writes: str | None = None
     title: str = ""
+    exit_status: str | None = None
 
     @property
     def cli_name(self) -> str:
@@ -831,9 +834,88 @@ BENCHMARK = Analysis(
     ),
 )
 
+EXPERIMENT = Analysis(
+    name="experiment", title="Experiment",
+    summary="A/B test on the workspace: funnel conversion per variant compared with the "
+            "control (lifts with CIs, sequential, Bayesian, SRM check).",
+    description="The variant of a user comes from --variant-column, any events column (users "
+                "seen with several values are excluded) or customers column. The JSON is "
+                "funnelscope abtest's, plus spec and meta. Methods: docs/experiments.md.",
+    function="funnelscope.analyses.experiment.run:experiment",
+    tables=("events",), files=("events", "customers"), map_table="events",
+    csv=("variants", "comparisons"),
+    render="funnelscope.cli.commands.experiment_view:render",
+    csv_rows="funnelscope.cli.commands.experiment_view:csv_rows",
+    report=None,
+    params=(
+        Param("steps", "names", short="-s", metavar="EVENTS",
+              help="Funnel event names, comma-separated: users = entering the first, "
+                   "conversions = reaching the last. e.g. view,pay"),
+        Param("window", "duration", default="7d",
+              help="Max time from the first step to the last: 30m, 1h, 7d."),
+        Param("variant_column", metavar="COLUMN",
+              help="Column naming each user's variant: any events column (e.g. variant, "
+                   "platform) or customers column (e.g. channel)."),
+        Param("control", metavar="NAME",
+              help="The control variant. [default: the alphabetically first variant]"),
+        Param("alpha", "float", default=0.05, low=0.0001, high=0.5,
+              help="Two-sided significance level; intervals are 1 - alpha."),
+        Param("mode", "choice", choices=("ordered", "strict", "any"), default="ordered",
+              help="Funnel mode: ordered | strict | any."),
+        Param("start", "date", help="Only events from this date/time (reporting time zone)."),
+        Param("end", "date", help="Only events before this date/time."),
+    ),
+    examples=(
+        "funnelscope experiment --workspace demo/funnelscope.duckdb --variant-column platform --steps view,pay --window 7d",
+        "funnelscope experiment --workspace demo/funnelscope.duckdb --variant-column channel --steps view,add_to_cart,pay --control organic --format json",
+    ),
+)
+
+WATCH = Analysis(
+    name="watch", title="Conversion watch",
+    summary="Daily conversion monitoring: entrants and conversion to each step per entry day, "
+            "against the same weekday of the previous weeks; alerts for days outside the band.",
+    description="Band: median ± k·1.4826·MAD of the same weekday over --weeks weeks (at least "
+                "3 days; never narrower than the sampling error). Only days whose window has "
+                "closed and with --min-entrants entrants are judged. Exit status 1 when an "
+                "alert fires within --since (cron). Method: docs/monitoring.md.",
+    function="funnelscope.analyses.monitor.run:watch",
+    tables=("events",), files=("events", "customers"), map_table="events",
+    csv=("alerts", "series"),
+    render="funnelscope.cli.commands.watch_view:render",
+    csv_rows="funnelscope.cli.commands.watch_view:csv_rows",
+    prepare="funnelscope.analyses.monitor.run:prepare",
+    exit_status="funnelscope.analyses.monitor.result:exit_status",
+    report=None,
+    params=(
+        Param("steps", "names", short="-s", metavar="EVENTS",
+              help="Event names in order, comma-separated: view,add_to_cart,pay."),
+        Param("name", short="-n", target="_name",
+              help="A funnel named in funnelscope.yml (its steps, window, mode...); other "
+                   "options override it."),
+        Param("window", "duration",
+              help="Max time from the first step to the last: 1h, 1d, 7d. A day is judged "
+                   "once its window has closed. [default: 7d]"),
+        Param("since", "duration", default="14d",
+              help="Days shown and judged, back from the last day of the data."),
+        _by("Name the groups of this column (e.g. channel) that explain each alert."),
+        Param("weeks", "int", default=4, low=3, high=52,
+              help="Same-weekday history of the baseline, in weeks."),
+        Param("threshold", "float", default=3.0, low=0.5, high=20,
+              help="k of the band median ± k·1.4826·MAD."),
+        Param("min_entrants", "int", default=30, low=1,
+              help="Judge a day's conversion only with at least this many entrants."),
+    ),
+    examples=(
+        "funnelscope watch --workspace demo/funnelscope.duckdb --name checkout --since 14d",
+        "funnelscope watch --workspace demo/funnelscope.duckdb --steps view,pay --window 1d --by channel --format json",
+    ),
+)
+
 #: The built-in analyses, in the order surfaces list them.
 ENTRIES: tuple[Analysis, ...] = (FUNNEL, RETENTION, ACTIVITY, CHURN, AARRR, PIPELINE, B2B, RFM,
-                                 CLUSTERS, CLV, ACQUISITION, CHURN_RISK, BENCHMARK)
+                                 CLUSTERS, CLV, ACQUISITION, CHURN_RISK, BENCHMARK,
+                                 EXPERIMENT, WATCH)
 #: Every analysis by name: the built-in ones, then registered ones (:func:`register`).
 REGISTRY: dict[str, Analysis] = {a.name: a for a in ENTRIES}
 PLUGIN_GROUP = "funnelscope.analyses"

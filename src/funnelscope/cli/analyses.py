@@ -121,7 +121,8 @@ def make_command(entry: Analysis):
 def execute(entry: Analysis, raw: dict[str, Any], *, workspace: Path | None,
             files: dict[str, Any], map_: str | None, tz: str | None, config: Path | None,
             fmt: str, csv_table: str | None, quiet: bool) -> None:
-    """Open the data, resolve settings, parse, run (with progress) and print."""
+    """Open the data, resolve settings, parse, run (with progress) and print; then exit with
+    the entry's ``exit_status`` hook's code when it is not 0."""
     from funnelscope.analyses import registry
     from funnelscope.cli.common import open_workspace
     from funnelscope.cli.output import check_format
@@ -150,6 +151,12 @@ def execute(entry: Analysis, raw: dict[str, Any], *, workspace: Path | None,
         result = registry.run(ws, call)
         data = registry.to_json(result, call)
     emit(entry, result, data, call.view, fmt, csv_table)
+    if entry.exit_status:  # e.g. watch: 1 when an alert fired (cron-friendly)
+        import sys
+
+        status = registry.load(entry.exit_status)(result)
+        if status:
+            sys.exit(status)  # not typer.Exit: click returns that code without standalone_mode
 
 
 def working(ws: Any, label: str, quiet: bool):
