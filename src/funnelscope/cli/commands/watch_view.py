@@ -60,5 +60,13 @@ def csv_rows(result, data: dict, view: dict, name: str) -> list[dict] | None:
     """``alerts`` with top_segments as text (segment (contribution), ...); series as is."""
     if name != "alerts":
         return None
+    if not data["alerts"]:  # no alert: the header alone, so a CSV reader still sees columns
+        import pandas as pd
+
+        return pd.DataFrame(columns=ALERT_COLUMNS)
     return [{**{k: v for k, v in a.items() if k != "top_segments"},
              "top_segments": _segments(a["metric"], a["top_segments"])} for a in data["alerts"]]
+
+
+ALERT_COLUMNS = ["metric", "date", "observed", "expected", "low", "high", "direction", "size",
+                 "top_segments"]
