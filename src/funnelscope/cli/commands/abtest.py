@@ -61,6 +61,7 @@ def abtest(
       funnelscope abtest --control 200/1000 --treatment B=260/1000 --treatment C=215/1000 --format json
     """
     from funnelscope.analyses.experiment.abtest import compare_counts
+    from funnelscope.analyses.experiment.result import flat_comparisons
     from funnelscope.cli.output import check_format, print_csv, print_json
     from funnelscope.errors import ConfigError
 
@@ -82,25 +83,11 @@ def abtest(
     if fmt == "json":
         print_json(result)
     elif fmt == "csv":
-        print_csv(_flat_rows(result))
+        print_csv(flat_comparisons(result))
     else:
         _print_abtest(result)
 
 
-def _flat_rows(result: dict) -> list[dict]:
-    rows = []
-    for c in result["comparisons"]:
-        row = {"variant": c["variant"], "control": c["control"]}
-        for block in ("absolute", "relative", "sequential", "bayesian"):
-            for k, v in c[block].items():
-                if not isinstance(v, str):
-                    row[f"{block}_{k}"] = v
-        for test, vals in c["tests"].items():
-            for k, v in vals.items():
-                row[f"{test}_{k}"] = v
-        row["p_adjusted"] = c["p_adjusted"]
-        rows.append(row)
-    return rows
 
 
 def _pct(x: float | None, signed: bool = False) -> str:
