@@ -193,3 +193,4 @@ def test_every_help_example_runs(capsys, monkeypatch, command):
         if "--format" in argv and argv[argv.index("--format") + 1] == "json":
             json.loads(out)
         assert re.search(r"\d", out)
+

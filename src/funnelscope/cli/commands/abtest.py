@@ -3,43 +3,9 @@ test): experiments from counts alone, no workspace. Methods: docs/experiments.md
 
 from __future__ import annotations
 
-import math
-import re
-
 import typer
 
 from funnelscope.cli.common import FormatOpt
-
-_COUNTS = re.compile(r"^\s*(?:(?P<name>[^=]+?)\s*=\s*)?(?P<conv>[^/=]+?)\s*/\s*(?P<users>[^/=]+?)\s*$")
-
-
-def parse_counts(text: str, option: str) -> tuple[str | None, int, int]:
-    """``[NAME=]CONVERSIONS/USERS`` -> (name or None, conversions, users); ConfigError if not."""
-    from funnelscope.errors import ConfigError
-
-    hint = f"Write {option} CONVERSIONS/USERS (e.g. 250/1000) or {option} NAME=CONVERSIONS/USERS."
-    m = _COUNTS.match(text or "")
-    if not m:
-        raise ConfigError(f"{option}: cannot read {text!r} as conversions/users.", hint=hint)
-    values = []
-    for part in ("conv", "users"):
-        raw = m.group(part).replace(",", "").replace("_", "")
-        if not raw.isdigit():
-            raise ConfigError(f"{option}: {m.group(part)!r} in {text!r} is not a whole "
-                              "number.", hint=hint)
-        values.append(int(raw))
-    conv, users = values
-    if users == 0:
-        raise ConfigError(f"{option}: {text!r} has zero users.", hint="Each variant needs users.")
-    if conv > users:
-        raise ConfigError(f"{option}: {text!r} has more conversions ({conv}) than users "
-                          f"({users}).", hint=hint)
-    return m.group("name"), conv, users
-
-
-def _default_name(i: int) -> str:
-    """B, C, ..., Z, then T27, T28 ... (the control is A)."""
-    return chr(ord("B") + i) if i < 25 else f"T{i + 2}"
 
 
 def abtest(
@@ -60,26 +26,12 @@ def abtest(
       funnelscope abtest --control 200/1000 --treatment 250/1000
       funnelscope abtest --control 200/1000 --treatment B=260/1000 --treatment C=215/1000 --format json
     """
-    from funnelscope.analyses.experiment.abtest import compare_counts
+    from funnelscope.analyses.experiment.requests import abtest_from_text
     from funnelscope.analyses.experiment.result import flat_comparisons
     from funnelscope.cli.output import check_format, print_csv, print_json
-    from funnelscope.errors import ConfigError
 
     check_format(fmt)
-    _, xc, nc = parse_counts(control, "--control")
-    treatments = []
-    for i, text in enumerate(treatment):
-        name, x, n = parse_counts(text, "--treatment")
-        treatments.append((name or _default_name(i), x, n))
-    shares = None
-    if split:
-        try:
-            shares = [float(s) for s in re.split(r"[,，、:]", split) if s.strip()]
-        except ValueError:
-            raise ConfigError(f"--split: cannot read {split!r} as numbers.",
-                              hint="e.g. --split 50,50") from None
-    result = compare_counts((xc, nc), treatments, alpha=alpha, expected_split=shares,
-                            sequential_tuning=tuning)
+    result = abtest_from_text(control, list(treatment), alpha=alpha, split=split, tuning=tuning)
     if fmt == "json":
         print_json(result)
     elif fmt == "csv":
@@ -165,44 +117,13 @@ def sample_size(
       funnelscope sample-size --baseline 0.2 --mde 0.05
       funnelscope sample-size --baseline 0.2 --mde 0.1 --relative --daily-users 2000 --format json
     """
-    from funnelscope.analyses.experiment import stats as S
+    from funnelscope.analyses.experiment.requests import sample_size_plan
     from funnelscope.cli.output import check_format, print_csv, print_json, print_table
-    from funnelscope.errors import ConfigError
 
     check_format(fmt)
-    if not 0 < baseline < 1:
-        raise ConfigError(f"--baseline must be a rate between 0 and 1, got {baseline}.",
-                          hint="e.g. --baseline 0.2 for 20%.")
-    if mde == 0:
-        raise ConfigError("--mde must not be 0.", hint="e.g. --mde 0.05")
-    target = baseline * (1 + mde) if relative else baseline + mde
-    if not 0 < target < 1:
-        raise ConfigError(f"baseline {baseline} with --mde {mde}{' (relative)' if relative else ''} "
-                          f"gives a target rate of {target:.4g}, outside 0-1.",
-                          hint="Use a smaller --mde (a fraction: 0.05 = 5 points, or 5% with --relative).")
-    if daily_users is not None and daily_users <= 0:
-        raise ConfigError("--daily-users must be positive.", hint="e.g. --daily-users 2000")
-    exact = S.sample_size_two_proportions(baseline, target, power=power, alpha=alpha)
-    per_variant = int(math.ceil(exact - 1e-9))
-    out = {
-        "per_variant": per_variant,
-        "total": per_variant * variants,
-        "per_variant_exact": exact,
-        "variants": variants,
-        "baseline": baseline,
-        "target": target,
-        "mde": mde,
-        "relative": relative,
-        "mde_absolute": target - baseline,
-        "power": power,
-        "alpha": alpha,
-        "method": "R power.prop.test: two-sided two-proportion test, n per group solving "
-                  "power = pnorm((sqrt(n)|p1-p2| - z(1-alpha/2) sqrt((p1+p2)(q1+q2)/2)) / "
-                  "sqrt(p1 q1 + p2 q2))",
-    }
-    if daily_users is not None:
-        out["daily_users"] = daily_users
-        out["days"] = S.run_days(per_variant, variants, daily_users)
+    out = sample_size_plan(baseline, mde, relative=relative, power=power, alpha=alpha,
+                           variants=variants, daily_users=daily_users)
+    target, per_variant = out["target"], out["per_variant"]
     if fmt == "json":
         print_json(out)
     elif fmt == "csv":

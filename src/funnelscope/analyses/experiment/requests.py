@@ -1,0 +1,114 @@
+"""Experiments from request values (the CLI's and the API's): counts as text, plans.
+
+``abtest_from_text`` reads ``[NAME=]CONVERSIONS/USERS`` counts and an optional planned split
+and returns :func:`~funnelscope.analyses.experiment.abtest.compare_counts`' JSON;
+``sample_size_plan`` returns the sample-size JSON of ``funnelscope sample-size``. Both raise
+ConfigError naming the option at fault.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+_COUNTS = re.compile(r"^\s*(?:(?P<name>[^=]+?)\s*=\s*)?(?P<conv>[^/=]+?)\s*/\s*(?P<users>[^/=]+?)\s*$")
+
+
+def parse_counts(text: str, option: str) -> tuple[str | None, int, int]:
+    """``[NAME=]CONVERSIONS/USERS`` -> (name or None, conversions, users); ConfigError if not."""
+    from funnelscope.errors import ConfigError
+
+    hint = f"Write {option} CONVERSIONS/USERS (e.g. 250/1000) or {option} NAME=CONVERSIONS/USERS."
+    m = _COUNTS.match(text or "")
+    if not m:
+        raise ConfigError(f"{option}: cannot read {text!r} as conversions/users.", hint=hint)
+    values = []
+    for part in ("conv", "users"):
+        raw = m.group(part).replace(",", "").replace("_", "")
+        if not raw.isdigit():
+            raise ConfigError(f"{option}: {m.group(part)!r} in {text!r} is not a whole "
+                              "number.", hint=hint)
+        values.append(int(raw))
+    conv, users = values
+    if users == 0:
+        raise ConfigError(f"{option}: {text!r} has zero users.", hint="Each variant needs users.")
+    if conv > users:
+        raise ConfigError(f"{option}: {text!r} has more conversions ({conv}) than users "
+                          f"({users}).", hint=hint)
+    return m.group("name"), conv, users
+
+
+def default_name(i: int) -> str:
+    """B, C, ..., Z, then T27, T28 ... (the control is A)."""
+    return chr(ord("B") + i) if i < 25 else f"T{i + 2}"
+
+
+def abtest_from_text(control: str, treatments: list[str], alpha: float = 0.05,
+                     split: str | None = None, tuning: float = 5000.0) -> dict[str, Any]:
+    """``--control 200/1000 --treatment 250/1000 ...`` -> the abtest JSON contract."""
+    from funnelscope.analyses.experiment.abtest import compare_counts
+    from funnelscope.errors import ConfigError
+
+    _, xc, nc = parse_counts(control, "--control")
+    arms = []
+    for i, text in enumerate(treatments):
+        name, x, n = parse_counts(text, "--treatment")
+        arms.append((name or default_name(i), x, n))
+    if not arms:
+        raise ConfigError("give at least one --treatment.", hint="e.g. --treatment 250/1000")
+    shares = None
+    if split:
+        try:
+            shares = [float(s) for s in re.split(r"[,，、:]", split) if s.strip()]
+        except ValueError:
+            raise ConfigError(f"--split: cannot read {split!r} as numbers.",
+                              hint="e.g. --split 50,50") from None
+    return compare_counts((xc, nc), arms, alpha=alpha, expected_split=shares,
+                          sequential_tuning=tuning)
+
+
+def sample_size_plan(baseline: float, mde: float, relative: bool = False, power: float = 0.8,
+                     alpha: float = 0.05, variants: int = 2,
+                     daily_users: float | None = None) -> dict[str, Any]:
+    """Users per variant (R's power.prop.test) and, with ``daily_users``, the run time."""
+    from funnelscope.analyses.experiment import stats as S
+    from funnelscope.errors import ConfigError
+
+    if not 0 < baseline < 1:
+        raise ConfigError(f"--baseline must be a rate between 0 and 1, got {baseline}.",
+                          hint="e.g. --baseline 0.2 for 20%.")
+    if mde == 0:
+        raise ConfigError("--mde must not be 0.", hint="e.g. --mde 0.05")
+    target = baseline * (1 + mde) if relative else baseline + mde
+    if not 0 < target < 1:
+        raise ConfigError(f"baseline {baseline} with --mde {mde}{' (relative)' if relative else ''} "
+                          f"gives a target rate of {target:.4g}, outside 0-1.",
+                          hint="Use a smaller --mde (a fraction: 0.05 = 5 points, or 5% with --relative).")
+    if daily_users is not None and daily_users <= 0:
+        raise ConfigError("--daily-users must be positive.", hint="e.g. --daily-users 2000")
+    exact = S.sample_size_two_proportions(baseline, target, power=power, alpha=alpha)
+    per_variant = int(math.ceil(exact - 1e-9))
+    out = {
+        "per_variant": per_variant,
+        "total": per_variant * variants,
+        "per_variant_exact": exact,
+        "variants": variants,
+        "baseline": baseline,
+        "target": target,
+        "mde": mde,
+        "relative": relative,
+        "mde_absolute": target - baseline,
+        "power": power,
+        "alpha": alpha,
+        "method": "R power.prop.test: two-sided two-proportion test, n per group solving "
+                  "power = pnorm((sqrt(n)|p1-p2| - z(1-alpha/2) sqrt((p1+p2)(q1+q2)/2)) / "
+                  "sqrt(p1 q1 + p2 q2))",
+    }
+    if daily_users is not None:
+        out["daily_users"] = daily_users
+        out["days"] = S.run_days(per_variant, variants, daily_users)
+    if daily_users is not None:
+        out["daily_users"] = daily_users
+        out["days"] = S.run_days(per_variant, variants, daily_users)
+    return out
