@@ -15,8 +15,8 @@ DASH = "–"
 
 
 def duration(seconds: Any) -> str:
-    """Seconds for people: 45s, 5.3m, 1.4h, 2.0d."""
-    if _missing(seconds):
+    """Seconds for people: 45s, 5.3m, 1.4h, 2.0d (no pandas: the funnel CLI prints with it)."""
+    if seconds is None or seconds != seconds or type(seconds).__name__ == "NAType":
         return DASH
     s = float(seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from funnelscope.analyses.event_names import split_names
 from funnelscope.errors import ConfigError
 
 KINDS = ("text", "int", "float", "bool", "choice", "names", "ints", "pairs", "exclusions",
@@ -155,19 +156,6 @@ def suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
 
 
 # ----- the one parser -----------------------------------------------------------------------
-def split_names(text: str) -> list[str]:
-    """Names of a comma-separated list; ``，`` (full-width) and ``、`` separate too."""
-    try:
-        from funnelscope.analyses.event_names import split_names as split
-    except ImportError:  # pragma: no cover - event_names is part of the package
-        split = None
-    if split is not None:
-        return split(text)
-    for sep in ("，", "、"):
-        text = text.replace(sep, ",")
-    return [s.strip() for s in text.split(",") if s.strip()]
-
-
 def _number(p: Param, value: Any, whole: bool) -> int | float:
     if isinstance(value, bool):
         raise ConfigError(f"{p.option}: expected a number, got {value!r}.")

@@ -19,6 +19,7 @@ def csv_rows(result, data: dict, view: dict, name: str) -> list[dict] | None:
 def render(result, data: dict[str, Any], view: dict[str, Any]) -> None:
     from rich.console import Console
 
+    from funnelscope.analyses.display import duration
     from funnelscope.cli.output import print_table
 
     spec = result.spec
@@ -30,7 +31,7 @@ def render(result, data: dict[str, Any], view: dict[str, Any]) -> None:
             "from start": _pct(r["conversion_from_start"]), "95% CI": ci,
             "from previous": _pct(r["conversion_from_previous"]),
             "dropped": r["dropped"], "still converting": r["still_converting"],
-            "median time": _human_seconds(r["median_seconds_from_previous"]) or "–",
+            "median time": duration(r["median_seconds_from_previous"]),
         })
     title = f"Funnel ({spec.mode}, window {spec.window}, {spec.count} of {spec.entity}s)"
     print_table(rows, title=title)
@@ -71,13 +72,4 @@ def _breakdown_rows(records: list[dict], spec, key: str, formatted: bool = True)
 def _pct(x) -> str:
     return "–" if x is None or x != x else f"{x:.1%}"
 
-
-def _human_seconds(s) -> str | None:
-    if s is None or s != s:
-        return None
-    s = float(s)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            return f"{s / size:.1f}{unit}"
-    return f"{s:.0f}s"
 
