@@ -129,7 +129,22 @@ SPEND = TableSchema(
     extra_columns="attributes",
 )
 
-TABLES: dict[str, TableSchema] = {t.name: t for t in (EVENTS, CUSTOMERS, ORDERS, DEALS, SPEND)}
+EXPOSURES = TableSchema(
+    "exposures",
+    (
+        Column("user_id", TEXT, True, "the user who saw a variant, same as events.user_id"),
+        Column("experiment", TEXT, True, "the experiment (test) name"),
+        Column("variant", TEXT, True, "the variant shown, e.g. control / treatment"),
+        Column("ts", TIMESTAMP, True, "when the user was first exposed (stored UTC, µs)"),
+    ),
+    key=("user_id", "experiment", "variant", "ts"),
+    doc="One row per exposure of a user to an experiment's variant (A/B test assignment log).",
+    time_column="ts",
+    extra_columns="attributes",
+)
+
+TABLES: dict[str, TableSchema] = {
+    t.name: t for t in (EVENTS, CUSTOMERS, ORDERS, DEALS, SPEND, EXPOSURES)}
 
 DEFAULT_STAGES = (
     "target", "potential", "contacted", "intent", "signed", "installed", "paying", "active",
