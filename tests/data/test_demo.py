@@ -32,7 +32,7 @@ CHANNELS = {"search", "wechat_qr", "share", "ads", "organic"}
 Z = 4.5  # width of the statistical band, in standard errors
 
 EXPECTED_TABLES = {
-    "ecommerce": ["events", "customers", "orders", "spend"],
+    "ecommerce": ["events", "customers", "orders", "spend", "exposures"],
     "saas": ["events", "customers", "spend"],
     "finance": ["events", "customers", "orders", "spend"],
     "b2b": ["deals", "customers", "spend"],
@@ -49,6 +49,7 @@ SCHEMAS = {
     ("finance", "orders"): [
         ("order_id", S), ("user_id", S), ("ts", TS), ("amount", F), ("currency", S), ("product", S),
     ],
+    ("ecommerce", "exposures"): [("user_id", S), ("experiment", S), ("variant", S), ("ts", TS)],
     ("b2b", "deals"): [
         ("deal_id", S), ("stage", S), ("stage_entered_at", TS), ("amount", F), ("owner", S),
         ("team", S), ("product", S), ("segment", S), ("closed", S), ("account_id", S),
@@ -84,12 +85,34 @@ def check_rate(hits: int, expected: float, variance: float, n: int, label: str) 
     )
 
 
-def check_user_funnel(events, customers, model, steps, factors_from_customers, by_channel):
+def planted_multipliers(truth: dict, events: pd.DataFrame, exposures: pd.DataFrame) -> dict:
+    """Per-user multipliers of the ecommerce demo's planted A/B test and outage, re-derived from
+    ``ground_truth()`` alone (the exposures table only says who got the treatment):
+    ``{step: Series of multipliers indexed by user_id}`` for the steps they change."""
+    first_view = events[events["event"] == "view"].groupby("user_id")["ts"].min()
+    platform = events.drop_duplicates("user_id").set_index("user_id")["platform"]
+    exp, out = truth["experiment"], truth["anomaly"]
+    treated = exposures.loc[exposures["variant"] == "treatment", "user_id"]
+    pay = pd.Series(1.0, index=first_view.index)
+    pay[pay.index.isin(treated)] = exp["treatment_effect"]["multiplier_of_checkout_to_pay"]
+    local_day = first_view.dt.tz_convert(out["timezone"]).dt.strftime("%Y-%m-%d")
+    hit = (local_day == out["day"]) & platform.reindex(first_view.index).isin(out["platforms"])
+    checkout = pd.Series(1.0, index=first_view.index)
+    checkout[hit] = out["multiplier_of_add_to_cart_to_checkout"]
+    return {"pay": pay, "checkout": checkout}
+
+
+def check_user_funnel(events, customers, model, steps, factors_from_customers, by_channel,
+                      planted=None):
     """Empirical conversion-from-previous (first occurrences, censoring-safe) against the truth.
 
     An entity counts for step j when its first step-(j-1) event is at least the step's
-    maximum delay before the window end, so its outcome is fully observed.
+    maximum delay before the window end, so its outcome is fully observed. ``planted``
+    (``{step: multiplier per user}``) applies planted effects, as the generator does: the
+    user's probability is min(clip(cell) * multiplier, 0.97); the by-channel check uses only
+    unaffected users.
     """
+    planted = planted or {}
     first = first_occurrences(events, steps)
     first = first.join(customers.set_index("user_id")[factors_from_customers])
     # the generator's order: a later step never appears without all earlier ones, in order
@@ -105,9 +128,12 @@ def check_user_funnel(events, customers, model, steps, factors_from_customers, b
         cells["p"] = [clip_probability(model, step, dict(zip(model["factors"], row, strict=True)))
                       for row in cells.itertuples(index=False)]
         p = at_prev.merge(cells, on=model["factors"], how="left")["p"].to_numpy()
+        mult = (planted[step].reindex(at_prev.index).fillna(1.0).to_numpy() if step in planted
+                else np.ones(len(p)))
+        p = np.minimum(p * mult, 0.97)
         converted = at_prev[step].notna().to_numpy()
         check_rate(int(converted.sum()), p.sum(), (p * (1 - p)).sum(), len(p), f"{step} overall")
-        for channel, group in at_prev.groupby("channel"):
+        for channel, group in at_prev[mult == 1.0].groupby("channel"):
             hits = int(group[step].notna().sum())
             n = len(group)
             truth = by_channel[channel][step]
@@ -304,10 +330,26 @@ def test_ground_truth_is_plain_data_and_a_fresh_copy():
 
 def test_ecommerce_conversion_recovers_truth(ecommerce_big):
     truth = demo.ground_truth("ecommerce")
+    planted = planted_multipliers(truth, ecommerce_big["events"], ecommerce_big["exposures"])
+    assert (planted["checkout"] < 1).sum() > 300, "the outage hits enough users to check"
     check_user_funnel(
         ecommerce_big["events"], ecommerce_big["customers"], truth["funnel"], truth["steps"],
         ["channel", "platform", "user_type"], truth["expected_conversion_from_previous"]["by_channel"],
+        planted=planted,
     )
+
+
+def test_ecommerce_experiment_exposes_the_last_30_days_half_and_half(ecommerce_big):
+    truth = demo.ground_truth("ecommerce")["experiment"]
+    ev, exp = ecommerce_big["events"], ecommerce_big["exposures"]
+    first_view = ev[ev["event"] == "view"].groupby("user_id")["ts"].min()
+    cutoff = END - pd.Timedelta(days=30)
+    assert set(exp["user_id"]) == set(first_view[first_view >= cutoff].index)
+    assert exp["user_id"].is_unique and set(exp["experiment"]) == {truth["name"]}
+    assert (exp.set_index("user_id")["ts"] == first_view.reindex(exp["user_id"])).all()
+    n, treated = len(exp), int((exp["variant"] == "treatment").sum())
+    check_rate(treated, n / 2, n / 4, n, "treatment share")
+    assert set(exp["variant"]) == set(truth["variants"])
 
 
 def test_ecommerce_differs_by_channel_platform_and_user_type():

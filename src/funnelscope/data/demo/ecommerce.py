@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from funnelscope.data.demo import columns as col
+from funnelscope.data.demo import scenarios
 from funnelscope.data.demo.journeys import (
     EventLog,
     draw_sessions,
@@ -158,6 +159,7 @@ def ground_truth() -> dict:
             "currency": CURRENCY,
         },
         "spend": PLAN.to_dict(),
+        **scenarios.ground_truth(),
     }
 
 
@@ -179,7 +181,9 @@ def generate(rng: np.random.Generator, window: Window, users: int) -> dict[str, 
 
     codes = {"channel": channel, "platform": platform, "user_type": user_type}
     vocab = {"channel": CHANNELS, "platform": PLATFORMS, "user_type": USER_TYPES}
-    reached, times = draw_journeys(rng, MODEL, MODEL.probabilities(codes, vocab), entry)
+    p = MODEL.probabilities(codes, vocab)
+    planted = scenarios.apply(rng, window, p, MODEL.steps, entry, platform, PLATFORMS)
+    reached, times = draw_journeys(rng, MODEL, p, entry)
 
     order_median = np.array([ORDER_MEDIAN[s] for s in SEGMENTS])
     log = EventLog(EVENTS, floats=("amount",))
@@ -248,4 +252,6 @@ def generate(rng: np.random.Generator, window: Window, users: int) -> dict[str, 
         }
     )
     spend = spend_table(rng, PLAN, window, seen, campaign, user_type == 0)
-    return {"events": events, "customers": customers, "orders": order_table, "spend": spend}
+    exposures = scenarios.exposures(planted, times[:, 0], customers["user_id"].combine_chunks())
+    return {"events": events, "customers": customers, "orders": order_table, "spend": spend,
+            "exposures": exposures}
