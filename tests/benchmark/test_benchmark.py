@@ -28,6 +28,9 @@ EVENTS = [
     ("u2", "view", "2026-01-25 09:00"), ("u2", "view", "2026-03-30 09:00"),
     ("u3", "view", "2026-01-10 09:00"), ("u3", "click", "2026-01-10 09:02"),
     ("u3", "view", "2026-02-05 09:00"), ("u3", "pay", "2026-02-05 09:30"),
+    ("u3", "view", "2026-02-25 09:00"), ("u3", "view", "2026-03-15 09:00"),  # churns in March
+    ("u1", "view", "2026-03-05 08:00"), ("u1", "view", "2026-03-28 08:00"),
+    ("u1", "view", "2026-04-10 08:00"),  # a buyer still active after March
     ("u4", "view", "2026-01-15 14:00"), ("u4", "signup", "2026-01-15 14:05"),
     ("u4", "activate", "2026-01-16 14:00"), ("u4", "view", "2026-02-10 10:00"),
     ("u4", "view", "2026-03-01 10:00"), ("u4", "pay", "2026-03-01 10:05"),
@@ -80,12 +83,18 @@ def users_with(event: str) -> set[str]:
     return set(e.loc[e.event == event, "user_id"])
 
 
-def oracle_churn(inactivity: int = 30) -> tuple[int, int]:
+def oracle_churn(inactivity: int = 30, buyers: bool = True) -> tuple[int, int]:
     """Spells by inactivity, churned customers who started before each complete month / the
-    customers at its start, summed over complete months with customers at their start."""
+    customers at its start, summed over complete months with customers at their start.
+    buyers: only users with an order, and only their activity from their first order on."""
     e = events_frame()
-    e["day"] = pd.to_datetime(e.ts).dt.normalize()
+    e["ts"] = pd.to_datetime(e.ts)
+    e["day"] = e.ts.dt.normalize()
     first, end = e.day.min(), e.day.max()
+    if buyers:
+        first_order = pd.to_datetime(orders_frame().groupby("user_id").ts.min())
+        e = e[e.user_id.isin(first_order.index)]
+        e = e[e.ts >= e.user_id.map(first_order)]
     spells = []  # (start day, last day, churned)
     for _, days in e.groupby("user_id").day:
         days = sorted(set(days))
@@ -151,6 +160,7 @@ def test_oracle_is_not_trivial():
     o = oracle()
     assert o["paid_conversion"] == 3 / 7  # u9 (orders only) is not an event user
     assert 0 < o["monthly_churn"] < 1 and 0 < o["trial_activation"] < 1
+    assert oracle_churn() == (1, 2)  # buyers u1 and u3 at the start of March; u3 churns
     assert o["repurchase_rate"] == 2 / 4 and o["clv"] == 850 / 4
 
 

@@ -36,8 +36,9 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "users with any event who have an order (or the pay event) / users with any event"),
     Metric("repurchase_rate", "buyers with at least two orders / buyers (activity repurchase)"),
     Metric("monthly_churn",
-           "churn analysis, period month: churned customers who started before the month / "
-           "customers at the month's start, summed over the complete months",
+           "churn analysis, period month, population buyers when there is an orders table "
+           "(customers from their first order on; else everyone with activity): customers "
+           "churned in the month / customers at the month's start, over the complete months",
            higher_is_better=False),
     Metric("clv", "historical value: revenue to date / customers with an order", rate=False),
 )}

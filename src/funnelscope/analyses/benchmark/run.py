@@ -225,7 +225,9 @@ def _repurchase(ws: Workspace) -> Figure:
 def _churn(ws: Workspace, spec: BenchmarkSpec) -> Figure:
     from funnelscope.analyses.retention.run import churn
 
-    periods = churn(ws, inactivity_days=spec.inactivity_days, period="month").tables["periods"]
+    population = "buyers" if ws.has_table("orders") else "all"
+    periods = churn(ws, inactivity_days=spec.inactivity_days, period="month",
+                    population=population).tables["periods"]
     done = periods[periods["complete"].astype(bool) & (periods["customers_at_start"] > 0)]
     if done.empty:
         return _missing(f"no complete month with customers at its start (a month is complete "

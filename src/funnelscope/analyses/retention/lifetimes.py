@@ -57,6 +57,7 @@ from funnelscope.analyses.retention.sources import (
 from funnelscope.analyses.retention.spec import ChurnSpec, churn_spec
 from funnelscope.analyses.retention.survival import kaplan_meier, median_lifetime, survival_at
 from funnelscope.engine.timezones import local_time
+from funnelscope.errors import ConfigError
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -74,6 +75,7 @@ def churn(
     period: str = "month",
     by: str | None = None,
     top_groups: int = TOP_GROUPS,
+    population: str = "all",
 ) -> ChurnResult:
     """Churn rate per period, survival curve (Kaplan–Meier) and median lifetime.
 
@@ -81,11 +83,14 @@ def churn(
     without activity. cancel_event: use a cancellation event instead. period: day | week |
     month. by: a column of the user's first activity event or of the customers table.
     top_groups: with ``by``, the largest groups (by customers) kept; the rest are summed
-    into the group "other" (as in funnels). Tables: periods, survival, lifetime.
+    into the group "other" (as in funnels). population: all | buyers (only users with an order,
+    from their first order on: customer churn rather than visitor churn). Tables: periods,
+    survival, lifetime.
 
     >>> ws.churn(inactivity_days=30, period="month").tables["lifetime"]
     """
-    return run(ws, churn_spec(events, inactivity_days, cancel_event, period, by, top_groups))
+    return run(ws, churn_spec(events, inactivity_days, cancel_event, period, by, top_groups,
+                              population))
 
 
 def _activity_days(ws: Workspace, spec: ChurnSpec) -> ir.Table:
@@ -99,6 +104,11 @@ def _activity_days(ws: Workspace, spec: ChurnSpec) -> ir.Table:
     else:
         ev = events_named(ev, spec.events)
         cancel = ibis.literal(0).cast("int64")
+    if spec.population == "buyers":
+        orders = ws.orders
+        first = orders.group_by(orders.user_id).aggregate(_first_order=orders.ts.min())
+        ev = ev.inner_join(first, ev.user_id == first.user_id)
+        ev = ev.filter(ev.ts >= ev._first_order)
     lt = local_time(ws, ev.ts)
     return ev.select(user_id=ev.user_id, day=lt.date().epoch_days(),
                      month=lt.year() * 12 + lt.month() - 1, cancel=cancel).distinct()
@@ -191,6 +201,10 @@ def _norm(v: Any) -> Any:
 def run(ws: Workspace, spec: ChurnSpec) -> ChurnResult:
     """Evaluate ``spec`` on ``ws`` (see the module docstring)."""
     t0 = time.perf_counter()
+    if spec.population == "buyers" and not ws.has_table("orders"):
+        raise ConfigError("churn among buyers needs the orders table.",
+                          hint="Load orders (funnelscope load orders.csv --table orders) or use "
+                               "--population all.")
     rng = data_range(ws, (spec.events or ()) + (spec.cancel_event or ()))
     require_events(ws, rng, spec.events, "events")
     require_events(ws, rng, spec.cancel_event, "cancel_event")

@@ -181,7 +181,9 @@ class ChurnSpec(_Spec):
     cancel_event is set). cancel_event: event name(s) that end a customer's life instead.
     period: day | week | month for the churn-rate table. by: a column of the user's first
     activity event or of the customers table. top_groups: with ``by``, the largest groups kept
-    (by customers); the others are summed into "other".
+    (by customers); the others are summed into "other". population: ``all`` (everyone with
+    activity) or ``buyers`` (users with an order in the orders table, alive from their first
+    order: activity before it does not count).
     """
 
     events: tuple[str, ...] | None = None
@@ -190,9 +192,12 @@ class ChurnSpec(_Spec):
     period: str = "month"
     by: str | None = None
     top_groups: int = TOP_GROUPS
+    population: str = "all"
 
     def __post_init__(self) -> None:
         check_period(self.period)
+        if self.population not in ("all", "buyers"):
+            raise SpecError(f"population must be all or buyers, got {self.population!r}.")
         _check_int(self.inactivity_days, "inactivity_days", 1)
         _check_int(self.top_groups, "top_groups", 1)
         if self.cancel_event and self.events and set(self.cancel_event) & set(self.events):
@@ -208,10 +213,12 @@ class ChurnSpec(_Spec):
 
 def churn_spec(events: str | Sequence[str] | None = None, inactivity_days: int = 30,
                cancel_event: str | Sequence[str] | None = None, period: str = "month",
-               by: str | None = None, top_groups: int = TOP_GROUPS) -> ChurnSpec:
+               by: str | None = None, top_groups: int = TOP_GROUPS,
+               population: str = "all") -> ChurnSpec:
     """Build a :class:`ChurnSpec` from the arguments analysts write."""
     return ChurnSpec(as_event_names(events, "events"), inactivity_days,
-                     as_event_names(cancel_event, "cancel_event"), period, by, top_groups)
+                     as_event_names(cancel_event, "cancel_event"), period, by, top_groups,
+                     population)
 
 
 def _check_day(value: Any, what: str) -> str | None:
