@@ -65,7 +65,8 @@ METRIC_KEYS = ("table", "measure", "aggregation", "dimension", "where", "descrip
 AGGREGATIONS = ("count", "count_distinct", "sum", "mean", "median", "min", "max")
 TIME_DIMENSIONS = ("day", "week", "month")
 TIME_COLUMNS = {"events": "ts", "orders": "ts", "deals": "stage_entered_at", "spend": "date",
-                "customers": "first_seen", "exposures": "ts"}
+                "customers": "first_seen", "exposures": "ts",
+                "responses": "ts"}
 
 
 class DefinitionsError(ConfigError):

@@ -143,8 +143,25 @@ EXPOSURES = TableSchema(
     extra_columns="attributes",
 )
 
+RESPONSES = TableSchema(
+    "responses",
+    (
+        Column("response_id", TEXT, False, "unique id of the answer; dedupe key when present"),
+        Column("user_id", TEXT, True, "who answered, same as events.user_id"),
+        Column("ts", TIMESTAMP, True, "when they answered (stored UTC, µs)"),
+        Column("survey", TEXT, False, "the survey, e.g. nps_q1 or post_purchase"),
+        Column("question", TEXT, True, "the question: nps (0-10), csat (1-5) or your own"),
+        Column("score", NUMBER, True, "the answer's score"),
+        Column("comment", TEXT, False, "free-text comment"),
+    ),
+    key=("response_id",),
+    doc="One row per survey answer (NPS 0-10, CSAT 1-5, ...).",
+    time_column="ts",
+    extra_columns="attributes",
+)
+
 TABLES: dict[str, TableSchema] = {
-    t.name: t for t in (EVENTS, CUSTOMERS, ORDERS, DEALS, SPEND, EXPOSURES)}
+    t.name: t for t in (EVENTS, CUSTOMERS, ORDERS, DEALS, SPEND, EXPOSURES, RESPONSES)}
 
 DEFAULT_STAGES = (
     "target", "potential", "contacted", "intent", "signed", "installed", "paying", "active",

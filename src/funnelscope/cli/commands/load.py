@@ -12,7 +12,7 @@ from funnelscope.cli.common import FormatOpt
 def load(
     file: Path = typer.Argument(..., help="CSV, TSV, Parquet or JSON-lines file.", show_default=False),
     workspace: Path = typer.Option(..., "--workspace", "-w", help="DuckDB workspace file; created if missing."),
-    table: str = typer.Option("events", "--table", "-t", help="events | customers | orders | deals | spend | exposures"),
+    table: str = typer.Option("events", "--table", "-t", help="events | customers | orders | deals | spend | exposures | responses"),
     map_: str = typer.Option(None, "--map", help="Your column names: canonical=yours, comma-separated, e.g. user_id=uid,ts=time,event=event_name. Remembered for the next load."),
     tz: str = typer.Option(None, "--tz", help="Time zone of times without an offset, e.g. Asia/Shanghai (default: the workspace's, UTC unless set)."),
     epoch_unit: str = typer.Option(None, "--epoch-unit", help="s | ms | us | ns for numeric times (default: detected from each value's magnitude)."),
