@@ -24,7 +24,10 @@ def prepare(given: dict[str, Any], definitions: Any, ws_config: Any = None) -> d
     if name:
         named = defs.funnel(name)
         defined = named.options()
+        comparing = bool(out.get("compare") or out.get("compare_by"))
         for key in NAMED:
+            if key == "period" and comparing:
+                continue  # a named funnel's trend period is not a request for one
             if key not in out and defined.get(key) not in (None, [], ()):
                 out[key] = defined[key]
         out.setdefault("steps", list(named.steps))
@@ -35,6 +38,7 @@ def prepare(given: dict[str, Any], definitions: Any, ws_config: Any = None) -> d
     if isinstance(out["steps"], str):
         out["steps"] = [out["steps"]]
     out.setdefault("window", "7d")
-    if out.get("by"):
-        out["by"] = defs.breakdown_column(out["by"])
+    for key in ("by", "compare_by"):
+        if out.get(key):
+            out[key] = defs.breakdown_column(out[key])
     return out

@@ -6,8 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 
+def _is_comparison(result) -> bool:
+    # by class name: the comparison module (and scipy behind it) stays unimported for a plain funnel
+    return type(result).__name__ == "FunnelComparison"
+
+
 def csv_rows(result, data: dict, view: dict, name: str) -> list[dict] | None:
-    """CSV tables: steps as in the JSON; groups and periods with step names as columns."""
+    """CSV tables: steps as in the JSON; groups and periods with step names as columns;
+    compare (with --compare / --compare-by) in long format, one row per funnel and step."""
+    if _is_comparison(result):
+        if name in ("compare", "steps"):  # steps: the default table, so --format csv alone works
+            return result.records("compare")
+        from funnelscope.errors import ConfigError
+
+        raise ConfigError(f"a funnel comparison has no {name!r} table.",
+                          hint="Use --table compare (one row per funnel and step).")
+    if name == "compare":
+        return None  # the registry says which option the table needs
     if name in ("groups", "periods"):
         key = "group" if name == "groups" else "period"
         if not result.records(name):
@@ -17,6 +32,9 @@ def csv_rows(result, data: dict, view: dict, name: str) -> list[dict] | None:
 
 
 def render(result, data: dict[str, Any], view: dict[str, Any]) -> None:
+    if _is_comparison(result):
+        render_comparison(result, data, view)
+        return
     from rich.console import Console
 
     from funnelscope.analyses.display import duration
@@ -73,3 +91,60 @@ def _pct(x) -> str:
     return "–" if x is None or x != x else f"{x:.1%}"
 
 
+
+
+def render_comparison(result, data: dict[str, Any], view: dict[str, Any]) -> None:
+    """Per step, each funnel's entities and conversion; for every funnel after the first its
+    difference in conversion from start against the first (percentage points, unpooled Wald
+    95% interval), the pooled two-proportion z test's p-value and the relative difference.
+    Rows with p < 0.05 are marked *."""
+    from rich.console import Console
+
+    from funnelscope.cli.output import print_table
+
+    spec = result.spec.funnel
+    by_label = {c["label"]: {s["step"]: s for s in c["steps"]} for c in result.comparisons}
+    reference = result.funnels[0]["label"]
+    rows = []
+    for j, step in enumerate(spec.step_names):
+        for f in result.funnels:
+            s = f["steps"][j]
+            c = by_label.get(f["label"], {}).get(step)
+            row = {"step": step, "funnel": f["label"], "entities": s["entities"],
+                   "from start": _pct(s["from_start"]), "from previous": _pct(s["from_previous"])}
+            if c is None:
+                row.update({"vs reference": "reference", "95% CI": "", "p-value": "",
+                            "relative": "", "sig.": ""})
+            else:
+                point = c["ci_low"] is None or c["ci_low"] == c["ci_high"]  # e.g. step 1: 100%
+                ci = "–" if point else f"{_pp(c['ci_low'])} to {_pp(c['ci_high'])}"
+                row.update({"vs reference": _pp(c["difference"]), "95% CI": ci,
+                            "p-value": _p(c["p_value"]), "relative": _rel(c["relative"]),
+                            "sig.": "*" if c["significant"] else ""})
+            rows.append(row)
+    what = {"by": f"by {result.spec.column}", "period": "by entry period",
+            "before": "before / from a day"}[result.spec.kind]
+    print_table(rows, title=f"Funnel comparison {what} ({spec.mode}, window {spec.window}, "
+                            f"{spec.count} of {spec.entity}s); reference: {reference}")
+    console = Console()
+    console.print("vs reference: conversion from start minus the reference's, in percentage "
+                  "points (95% CI: unpooled Wald); p-value: two-proportion z test (pooled); "
+                  "* = p < 0.05, not corrected for the number of steps and funnels.")
+    still = result.meta.get("still_converting") or 0
+    if still:
+        console.print(f"{still:,} entrants' windows are still open at the end of the data "
+                      "(counted as not converted yet): recent entries look lower.")
+
+
+def _pp(x) -> str:
+    return "–" if x is None or x != x else f"{x * 100:+.1f} pp"
+
+
+def _p(x) -> str:
+    if x is None or x != x:
+        return "–"
+    return "<0.001" if x < 0.001 else f"{x:.3f}"
+
+
+def _rel(x) -> str:
+    return "–" if x is None or x != x else f"{x:+.1%}"

@@ -165,3 +165,63 @@ def breakdown_chart(result: Any, lang: str = "en", title: str | None = None) -> 
                              "range": [0, min(1.0, right * 1.25)]},
                       yaxis={"autorange": "reversed", "type": "category"})
     return fig
+
+
+@chart("FunnelComparison", kind="compare")
+def compare_chart(result: Any, lang: str = "en", title: str | None = None) -> go.Figure:
+    """Compared funnels as grouped bars: conversion from the first step per step, one colour
+    per funnel (the reference first), with each funnel's 95% Wilson interval as error bars;
+    the hover adds the difference against the reference (percentage points, unpooled Wald
+    95% interval) and the pooled z test's p-value."""
+    f = table(result, "funnels")
+    c = table(result, "comparisons")
+    versus = {} if c.empty else {
+        (str(r["label"]), str(r["step"])): r for r in c.to_dict(orient="records")}
+    fig = go.Figure()
+    order = list(dict.fromkeys(labels(f["label"])))
+    steps = list(dict.fromkeys(labels(f["step"])))
+    pp = t("compare_points", lang)
+    for i, name in enumerate(order):
+        rows = f[f["label"].astype(str) == name]
+        step_names = labels(rows["step"])
+        conv = floats(rows["from_start"])
+        lo, hi = floats(rows["from_start_ci_low"]), floats(rows["from_start_ci_high"])
+        hover = []
+        for s, n, v, a, b in zip(step_names, ints(rows["entities"]), conv, lo, hi, strict=True):
+            text = (f"<b>{name}</b> · {s}<br>{t('entities', lang)}: {style.count(n)}<br>"
+                    f"{t('conversion_from_start', lang)}: {style.percent(v)} "
+                    f"({t('ci95', lang)} {style.percent(a)}–{style.percent(b)})")
+            d = versus.get((name, s))
+            if i == 0:
+                text += f"<br>{t('compare_reference', lang)}"
+            elif d is not None and d["difference"] is not None:
+                p = floats([d["p_value"]])[0]
+                da, db = floats([d["ci_low"], d["ci_high"]])
+                sig = t("compare_significant" if p is not None and p < 0.05
+                        else "compare_not_significant", lang)
+                text += (f"<br>{t('compare_difference', lang)}: {d['difference'] * 100:+.1f} {pp}"
+                         f" ({t('ci95', lang)} {(da or 0) * 100:+.1f} – {(db or 0) * 100:+.1f})"
+                         f"<br>p = {'–' if p is None else f'{p:.3g}'} · {sig}")
+            hover.append(text)
+        fig.add_trace(go.Bar(
+            x=step_names, y=conv, name=name,
+            marker={"color": style.PALETTE[i % len(style.PALETTE)]},
+            error_y={"type": "data", "symmetric": False,
+                     "array": [None if v is None or h is None else h - v
+                               for v, h in zip(conv, hi, strict=True)],
+                     "arrayminus": [None if v is None or w is None else v - w
+                                    for v, w in zip(conv, lo, strict=True)],
+                     "color": "#555555", "thickness": 1.2},
+            text=[style.percent(v) for v in conv], textposition="outside",
+            hovertext=hover, hoverinfo="text",
+        ))
+    column = getattr(getattr(result, "spec", None), "column", None)
+    default = t("chart_funnel_compare_by", lang, by=column) if column else \
+        t("chart_funnel_compare", lang)
+    style.layout(fig, title or default, height=max(320, 260 + 12 * len(order)))
+    fig.update_layout(barmode="group",
+                      xaxis={"title": t("step", lang), "type": "category",
+                             "categoryorder": "array", "categoryarray": steps},
+                      yaxis={"title": t("conversion_from_start", lang),
+                             "tickformat": style.AXIS_PERCENT, "range": [0, 1.12]})
+    return fig
