@@ -155,7 +155,8 @@ def test_named_funnel_and_csv(injected, capsys):
 
 def test_entry_and_errors(injected):
     entry = registry.get("watch")
-    assert entry.exit_status and entry.report is None
+    assert entry.exit_status == "funnelscope.cli.commands.watch_view:exit_status"
+    assert not any(p.api for p in entry.params if p.name == "webhook")  # never on the server
     ws = fs.connect(str(injected), read_only=True)
     with pytest.raises(ConfigError, match="at least two steps"):
         ws.watch(["view"])

@@ -1,12 +1,14 @@
-"""Conversion monitoring: is today's funnel normal for this weekday?
+"""Monitoring: is this day (hour) normal for its weekday (hour of the week)?
 
-For a funnel (steps, or a named funnel of funnelscope.yml) :func:`~.run.watch` builds one daily
-series per metric: ``entrants`` (entities entering step 1 that day, reporting time zone) and
-``conversion:<step>`` (share of that day's entrants reaching the step within the window). Each
-day is compared with the same weekday of the previous weeks (median, band = median ±
-k·1.4826·MAD, never narrower than the sampling error); days outside the band are alerts,
-optionally attributed to the ``by`` groups whose change explains the deviation.
-docs/monitoring.md has the exact rules.
+:func:`~.run.watch` builds one series per metric, bucket by bucket (:mod:`.clock`: calendar
+days or wall-clock hours of the reporting time zone): a funnel's ``entrants`` and
+``conversion:<step>`` (:mod:`.series`), and any metric of funnelscope.yml evaluated by its own
+definition per bucket. Each bucket is compared with the same weekday (and hour) of the
+previous weeks (:mod:`.baseline`: median, band = median ± k·max(φ, 1) sampling errors, φ the
+dispersion of the whole window's leave-one-out errors, never narrower than
+the sampling error); buckets outside the band are alerts, optionally attributed to the ``by``
+groups whose change explains the deviation, and optionally POSTed to a webhook
+(:mod:`.webhook`). docs/monitoring.md has the exact rules.
 """
 
 from funnelscope.analyses.monitor.run import watch

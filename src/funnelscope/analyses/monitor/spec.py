@@ -11,8 +11,10 @@ class WatchSpec:
     """steps, window, mode, count, entity, exclude, where, first_time: the funnel watched
     (as :func:`funnelscope.analyses.funnel.funnel`). since: days judged, back from the last
     day of the data. by: column whose groups explain an alert. weeks: same-weekday history
-    in the baseline. threshold: k of the band median ± k·1.4826·MAD. min_entrants: a day's
-    conversion is judged only with at least this many entrants."""
+    in the baseline. threshold: k of the band median ± k·max(φ, 1)·sampling error.
+    min_entrants: a day's conversion is judged only with at least this many entrants. every: bucket size, day or
+    hour (reporting time zone). metrics: names of funnelscope.yml metrics watched too (empty:
+    none); ``steps`` is empty when only metrics are watched."""
 
     steps: tuple[str, ...]
     window: str = "7d"
@@ -27,8 +29,11 @@ class WatchSpec:
     exclude: Any = None
     where: Any = None
     first_time: bool = False
+    every: str = "day"
+    metrics: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         out = asdict(self)
         out["steps"] = list(self.steps)
+        out["metrics"] = list(self.metrics)
         return out
