@@ -128,7 +128,7 @@ def connect(
 ) -> Workspace:
     """Open a workspace.
 
-    ``target``: None (in-memory DuckDB), a path to a DuckDB file (created if missing), an Ibis
+    ``target``: None or ``":memory:"`` (in-memory DuckDB), a path to a DuckDB file (created if missing), an Ibis
     connection URL (``"duckdb://x.duckdb"``), an Ibis backend, or a PySpark ``SparkSession``.
     ``events=...`` (and the other table names) analyse files in place: each is registered as
     a view with the canonical columns, without loading. ``columns`` maps, per table,
@@ -140,7 +140,7 @@ def connect(
     ``ws.definitions``.
     """
     path = None
-    if target is None:
+    if target is None or (isinstance(target, str) and target.strip() == ":memory:"):
         import duckdb
 
         backend = duckdb.connect(":memory:")

@@ -165,3 +165,13 @@ def test_loaded_tables_read_the_same_on_every_backend(make_workspace, backend, t
         assert w.load(more).loaded == 1
     assert canonical_rows(ws, "events") == canonical_rows(reference, "events")
     assert json.dumps(canonical_rows(ws, "events"), ensure_ascii=False, default=str).count("微信") == 1
+
+
+def test_memory_target_is_in_memory_and_writes_no_file(tmp_path, monkeypatch):
+    import funnelscope as fs
+
+    monkeypatch.chdir(tmp_path)
+    ws = fs.connect(":memory:")
+    assert ws.path is None
+    ws.close()
+    assert list(tmp_path.iterdir()) == []
