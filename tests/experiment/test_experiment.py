@@ -89,8 +89,16 @@ def test_counts_equal_pandas_and_json_is_compare_counts(ws, events):
     data = result.to_dict()
     got = {v["variant"]: (v["conversions"], v["users"]) for v in data["variants"]}
     assert got == expected
-    contract = compare_counts(expected["A"], [("B", *expected["B"])], control_name="A")
-    assert {k: data[k] for k in contract} == json.loads(json.dumps(contract))
+    contract = json.loads(json.dumps(compare_counts(expected["A"], [("B", *expected["B"])],
+                                                    control_name="A")))
+    # abtest's contract, key for key; the experiment adds metric / p-value keys and methods
+    assert data["srm"] == contract["srm"] and data["alpha"] == contract["alpha"]
+    assert [{k: v[k] for k in contract["variants"][0]} for v in data["variants"]] == \
+        contract["variants"]
+    for got, want in zip(data["comparisons"], contract["comparisons"], strict=True):
+        assert {k: got[k] for k in want} == want
+        assert got["metric"] == "conversion" and got["p_value"] == want["tests"]["z_pooled"]["p_value"]
+    assert all(data["method"][k] for k in contract["method"])
     assert data["spec"]["variant_column"] == "variant"
     assert data["meta"]["control"] == "A"
     # the two users seen in A and B enter the funnel and are excluded, and said so
@@ -105,7 +113,8 @@ def test_control_option_and_alpha(ws, events):
                          alpha=0.1).to_dict()
     assert [v["variant"] for v in data["variants"]] == ["B", "A"]
     contract = compare_counts(expected["B"], [("A", *expected["A"])], alpha=0.1, control_name="B")
-    assert data["comparisons"] == json.loads(json.dumps(contract["comparisons"]))
+    want = json.loads(json.dumps(contract["comparisons"]))
+    assert [{k: c[k] for k in want[0]} for c in data["comparisons"]] == want
 
 
 def test_customers_column(ws, events):
@@ -153,7 +162,8 @@ def test_cli_json_and_csv_equal_python(ws, ws_path, capsys):
     main(["experiment", "--workspace", str(ws_path), "--steps", "view,pay",
           "--variant-column", "variant", "--format", "csv", "--table", "comparisons"])
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("variant,control,absolute_estimate") and lines[1].startswith("B,A,")
+    assert lines[0].startswith("variant,control,metric,absolute_estimate")
+    assert lines[1].startswith("B,A,conversion,")
     main(["experiment", "--workspace", str(ws_path), "--steps", "view,pay",
           "--variant-column", "variant"])
     out = capsys.readouterr().out
@@ -173,3 +183,30 @@ def test_api_route_equals_python(ws, ws_path):
     got = res.json()
     got["meta"].pop("seconds")
     assert got == json.loads(json.dumps(expected))
+
+
+def test_mean_metric_with_a_variant_column_starts_at_the_first_entry(ws, events):
+    """count:pay per user in [first view, first view + 7d] (per-user pandas), same users as the
+    conversion metric; Welch's t equals scipy on those per-user values."""
+    from scipy import stats
+
+    per: dict[str, list[int]] = {}
+    for _, ev in events.groupby("user_id"):
+        values = set(ev["variant"].dropna())
+        views = ev.loc[ev["event"] == "view", "ts"]
+        if len(values) != 1 or views.empty:
+            continue
+        first = views.min()
+        pays = ev.loc[ev["event"] == "pay", "ts"]
+        per.setdefault(values.pop(), []).append(int(((pays >= first) & (pays <= first + WEEK)).sum()))
+    data = ws.experiment(steps=["view", "pay"], variant_column="variant",
+                         metrics=["conversion", "count:pay"]).to_dict()
+    rows = {v["variant"]: v for v in data["variants"] if v["metric"] == "count:pay"}
+    for name, values in per.items():
+        assert rows[name]["users"] == len(values)
+        assert round(rows[name]["mean"] * len(values)) == sum(values)
+    welch = next(c for c in data["comparisons"] if c["metric"] == "count:pay")["tests"]["welch"]
+    res = stats.ttest_ind(per["B"], per["A"], equal_var=False)
+    assert welch["statistic"] == pytest.approx(res.statistic, rel=1e-9)
+    assert welch["p_value"] == pytest.approx(res.pvalue, rel=1e-7)
+    assert len(data["comparisons"]) == 2 and data["correction"] == "holm"
