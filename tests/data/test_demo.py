@@ -32,7 +32,7 @@ CHANNELS = {"search", "wechat_qr", "share", "ads", "organic"}
 Z = 4.5  # width of the statistical band, in standard errors
 
 EXPECTED_TABLES = {
-    "ecommerce": ["events", "customers", "orders", "spend", "exposures"],
+    "ecommerce": ["events", "customers", "orders", "spend", "exposures", "responses"],
     "saas": ["events", "customers", "spend"],
     "finance": ["events", "customers", "orders", "spend"],
     "b2b": ["deals", "customers", "spend"],
@@ -50,6 +50,8 @@ SCHEMAS = {
         ("order_id", S), ("user_id", S), ("ts", TS), ("amount", F), ("currency", S), ("product", S),
     ],
     ("ecommerce", "exposures"): [("user_id", S), ("experiment", S), ("variant", S), ("ts", TS)],
+    ("ecommerce", "responses"): [("response_id", S), ("user_id", S), ("ts", TS), ("survey", S),
+                                 ("question", S), ("score", F), ("comment", S)],
     ("b2b", "deals"): [
         ("deal_id", S), ("stage", S), ("stage_entered_at", TS), ("amount", F), ("owner", S),
         ("team", S), ("product", S), ("segment", S), ("closed", S), ("account_id", S),
@@ -189,7 +191,8 @@ def test_default_size_loads_fast_and_is_a_few_hundred_thousand_events():
 
 def test_id_formats(small):
     ev = small["ecommerce"]["events"].to_pandas()
-    assert ev["event_id"].str.fullmatch(r"ec-\d{9}").all()
+    assert ev["event_id"].str.fullmatch(r"ec-v?\d{9}").all()  # ec-v...: visit events
+    assert (ev["event_id"].str.startswith("ec-v") == (ev["event"] == "visit")).all()
     assert ev["user_id"].str.fullmatch(r"u\d{6}").all()
     assert small["saas"]["events"].to_pandas()["event_id"].str.startswith("sa-").all()
     assert small["finance"]["events"].to_pandas()["event_id"].str.startswith("fi-").all()
@@ -242,8 +245,18 @@ def test_event_invariants(small, dataset):
     assert set(ev["channel"]) == CHANNELS
     assert set(ev["platform"]) <= {"ios", "android", "web", "miniprogram"}
     assert set(ev["user_type"]) == {"new", "returning"}
-    # properties are per user: one channel / platform / user type each
-    assert (ev.groupby("user_id")[["channel", "platform", "user_type"]].nunique() == 1).all().all()
+    # properties are per user: one channel / platform / user type each, except that a visit
+    # event carries its own session's traffic source as channel
+    other = ev[ev["event"] != "visit"]
+    assert (other.groupby("user_id")[["channel", "platform", "user_type"]].nunique() == 1).all().all()
+    visits = ev[ev["event"] == "visit"].sort_values("ts")
+    if dataset == "ecommerce":
+        first_visit = visits.groupby("user_id").first()
+        acquired = cust.set_index("user_id")
+        assert len(first_visit) == len(cust), "every user's first session is a visit"
+        assert (first_visit["channel"] == acquired.loc[first_visit.index, "channel"]).all()
+        assert (first_visit["ts"] == acquired.loc[first_visit.index, "first_seen"]).all()
+        assert (visits.groupby("user_id")["channel"].nunique() > 1).mean() > 0.2, "multi-touch"
     assert set(cust["city"]) <= {"北京", "上海", "深圳", "广州", "杭州", "成都", "武汉", "南京"}
 
 
@@ -304,7 +317,8 @@ def test_any_window_keeps_every_time_inside(dataset, users, seed, start, days):
     hi = lo + pd.Timedelta(days=days)
     if dataset == "b2b":
         lo = hi - pd.Timedelta(days=max(days, 365))
-    time_columns = {"events": "ts", "orders": "ts", "customers": "first_seen", "deals": "stage_entered_at"}
+    time_columns = {"events": "ts", "orders": "ts", "customers": "first_seen", "deals": "stage_entered_at",
+                    "responses": "ts"}
     for name, table in tables.items():
         if name in time_columns and table.num_rows:
             ts = table[time_columns[name]].to_pandas()
@@ -337,6 +351,65 @@ def test_ecommerce_conversion_recovers_truth(ecommerce_big):
         ["channel", "platform", "user_type"], truth["expected_conversion_from_previous"]["by_channel"],
         planted=planted,
     )
+
+
+def test_ecommerce_surveys_recover_truth(ecommerce_big):
+    """Who answers, when, and the NPS category given (ordered again within 30 days, segment),
+    the score given the category and CSAT given the category, re-derived from the tables;
+    then ``satisfaction`` finds that detractors order again less than promoters."""
+    truth = demo.ground_truth("ecommerce")["surveys"]
+    resp, orders = ecommerce_big["responses"], ecommerce_big["orders"]
+    segment = ecommerce_big["customers"].set_index("user_id")["segment"]
+    assert resp["response_id"].is_unique and set(resp["survey"]) == {truth["survey"]}
+    nps = resp[resp["question"] == "nps"].set_index("user_id")
+    csat = resp[resp["question"] == "csat"].set_index("user_id")
+    assert nps.index.is_unique and (nps["ts"] == csat["ts"].reindex(nps.index)).all()
+    first = orders.groupby("user_id")["ts"].min()
+    delay = nps["ts"] - first.reindex(nps.index)
+    bounds = truth["answer_delay_after_first_order"]
+    assert delay.min() >= pd.Timedelta(seconds=bounds["min_seconds"])
+    assert delay.max() <= pd.Timedelta(seconds=bounds["max_seconds"])
+    settled = first[first <= END - pd.Timedelta(seconds=bounds["max_seconds"])]
+    n = len(settled)
+    rate = truth["response_rate"]
+    check_rate(int(settled.index.isin(nps.index).sum()), n * rate, n * rate * (1 - rate), n,
+               "response rate")
+    horizon = pd.Timedelta(days=truth["horizon_days"])
+    joined = orders.merge(nps["ts"].rename("answer"), left_on="user_id", right_index=True)
+    after = joined[(joined["ts"] > joined["answer"]) & (joined["ts"] <= joined["answer"] + horizon)]
+    frame = pd.DataFrame({"score": nps["score"], "csat": csat["score"].reindex(nps.index),
+                          "segment": segment.reindex(nps.index),
+                          "again": nps.index.isin(after["user_id"])})
+    frame["category"] = np.select([frame["score"] >= 9, frame["score"] >= 7],
+                                  ["promoter", "passive"], "detractor")
+    given = truth["nps_category_given_ordered_again_and_segment"]
+    assert all(given["no_order_again"][seg]["detractor"] > given["ordered_again"][seg]["detractor"]
+               for seg in given["ordered_again"]), "the story: detractors order again less"
+    for (again, seg), cell in frame.groupby(["again", "segment"]):
+        probs = given["ordered_again" if again else "no_order_again"][seg]
+        m = len(cell)
+        for cat in ("promoter", "detractor"):
+            p = probs[cat]
+            check_rate(int((cell["category"] == cat).sum()), m * p, m * p * (1 - p), m,
+                       f"P({cat} | again={again}, {seg})")
+    for cat, cell in frame.groupby("category"):
+        m = len(cell)
+        p = sum(v for k, v in truth["csat_given_category"][cat].items() if int(k) >= 4)
+        check_rate(int((cell["csat"] >= 4).sum()), m * p, m * p * (1 - p), m, f"CSAT 4-5 | {cat}")
+        top = max(truth["nps_score_given_category"][cat], key=int)
+        p = truth["nps_score_given_category"][cat][top]
+        check_rate(int((cell["score"] == int(top)).sum()), m * p, m * p * (1 - p), m,
+                   f"score {top} | {cat}")
+
+    import funnelscope as fs
+
+    ws = fs.connect()
+    ws.load(ecommerce_big["responses"], "responses")
+    ws.load(ecommerce_big["orders"], "orders")
+    result = ws.satisfaction(horizon=f"{truth['horizon_days']}d").to_dict()
+    test = result["churn_test"][0]
+    assert test["detractor_rate"] < test["promoter_rate"] and test["p_value"] < 1e-6
+    ws.close()
 
 
 def test_ecommerce_experiment_exposes_the_last_30_days_half_and_half(ecommerce_big):

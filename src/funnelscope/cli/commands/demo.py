@@ -117,7 +117,8 @@ def demo(
             plan.setdefault(workspace, []).append((name, "deals"))
         else:
             plan.setdefault(workspace, []).extend(
-                (name, t) for t in ("events", "customers", "orders", "deals", "spend", "exposures"))
+                (name, t) for t in ("events", "customers", "orders", "deals", "spend", "exposures",
+                                    "responses"))
     generated: dict[str, dict] = {}
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as progress:

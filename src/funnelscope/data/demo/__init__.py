@@ -9,7 +9,7 @@ bytes on every run.
 >>> from funnelscope.data import demo
 >>> tables = demo.generate("ecommerce", users=1_000, seed=7)
 >>> sorted(tables)
-['customers', 'events', 'orders', 'spend']
+['customers', 'events', 'exposures', 'orders', 'responses', 'spend']
 >>> tables["customers"].num_rows
 1000
 """

@@ -1,6 +1,7 @@
 """The ecommerce demo: view -> add_to_cart -> checkout -> pay -> repurchase.
 
-Tables: events, customers, orders (one per pay / repurchase event), spend. Conversion depends on
+Tables: events, customers, orders (one per pay / repurchase event), spend, exposures,
+responses (post-purchase NPS / CSAT answers, ``surveys.py``). Conversion depends on
 channel, platform and new/returning (see ``MODEL``); order value on segment.
 """
 
@@ -10,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from funnelscope.data.demo import columns as col
-from funnelscope.data.demo import scenarios
+from funnelscope.data.demo import scenarios, surveys, visits
 from funnelscope.data.demo.journeys import (
     EventLog,
     draw_sessions,
@@ -160,6 +161,7 @@ def ground_truth() -> dict:
         },
         "spend": PLAN.to_dict(),
         **scenarios.ground_truth(),
+        "surveys": surveys.ground_truth(SEGMENTS),
     }
 
 
@@ -210,7 +212,9 @@ def generate(rng: np.random.Generator, window: Window, users: int) -> dict[str, 
 
     done = log.finish(window, rng, order_events=("pay", "repurchase"))
     shuffled, number, orders = done.rows, done.number, done.orders
+    visit_user, visit_ts, visit_source = visits.generate(rng, window, sessions, channel, CHANNELS)
     seen = first_seen(n, shuffled)
+    np.minimum.at(seen, visit_user, visit_ts)  # a session's visit comes before its events
 
     user_width = col.id_width(n, 6)
     order_width = col.id_width(len(orders), 9)
@@ -230,6 +234,11 @@ def generate(rng: np.random.Generator, window: Window, users: int) -> dict[str, 
             ),
         }
     )
+    user_ids = col.id_strings("u", idx, user_width)
+    per_user = {"platform": col.labels(PLATFORMS, platform),
+                "user_type": col.labels(USER_TYPES, user_type)}
+    events = pa.concat_tables([events, visits.table(
+        visit_user, visit_ts, visit_source, events, CHANNELS, user_ids, per_user, PREFIX)])
     customers = pa.table(
         {
             "user_id": col.id_strings("u", idx, user_width),
@@ -253,5 +262,8 @@ def generate(rng: np.random.Generator, window: Window, users: int) -> dict[str, 
     )
     spend = spend_table(rng, PLAN, window, seen, campaign, user_type == 0)
     exposures = scenarios.exposures(planted, times[:, 0], customers["user_id"].combine_chunks())
+    # after scenarios.apply's spawn: a second child stream, so the tables above do not change
+    responses = surveys.generate(rng.spawn(1)[0], window, orders.user, orders.ts, segment, SEGMENTS,
+                                 customers["user_id"].combine_chunks(), PREFIX)
     return {"events": events, "customers": customers, "orders": order_table, "spend": spend,
-            "exposures": exposures}
+            "exposures": exposures, "responses": responses}

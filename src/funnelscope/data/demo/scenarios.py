@@ -33,8 +33,8 @@ TREATMENT_PAY_LIFT = 1.15
 
 OUTAGE_DAY = date(2026, 3, 23)
 OUTAGE_TZ = "Asia/Shanghai"
-OUTAGE_PLATFORMS = ("android", "ios")
-OUTAGE_CHECKOUT_FACTOR = 0.1
+OUTAGE_PLATFORMS = ("android", "ios", "miniprogram")
+OUTAGE_CHECKOUT_FACTOR = 0.05
 
 
 def _outage_bounds_us() -> tuple[int, int]:
