@@ -26,7 +26,10 @@ HOSTILE = [
 ]
 #: Values that let an operation get past its first check, so a hostile value of another
 #: parameter is parsed (a funnel without steps stops before reading its window).
-GOOD = {"steps": "view,pay", "name": "revenue_by_month"}
+GOOD = {"steps": "view,pay", "name": "revenue_by_month", "control": "200/1000",
+        "treatment": "250/1000", "baseline": "0.2", "mde": "0.05"}
+#: Parameters sent with their GOOD value whenever the operation has them (the required ones).
+ALWAYS = ("steps", "control", "treatment", "baseline", "mde")
 
 
 def get_operations(app) -> list[tuple[str, list[dict]]]:
@@ -48,7 +51,7 @@ def request(client, path: str, params: list[dict], name: str, value: str):
         v = value if p["name"] == name else GOOD.get(p["name"])
         if p["in"] == "path":
             url = url.replace("{" + p["name"] + "}", quote(v if v is not None else "x", safe=""))
-        elif v is not None and (p["name"] == name or p["name"] == "steps"):
+        elif v is not None and (p["name"] == name or p["name"] in ALWAYS):
             query[p["name"]] = v
     return client.get(url, params=query)
 

@@ -23,7 +23,7 @@ SLOW = {f"GET /api/{e.api_route}{suffix}" for e in ENTRIES if e.name in SLOW_ANA
         for suffix in ("", ".csv", "/view")}
 OPERATIONS = [
     "GET /api/health", "GET /api/tables", "GET /api/events", "GET /api/breakdowns",
-    "GET /api/definitions", "GET /api/metrics/{name}",
+    "GET /api/definitions", "GET /api/metrics/{name}", "GET /api/abtest", "GET /api/sample-size",
 ] + [f"GET /api/{e.api_route}{suffix}" for e in ENTRIES if e.name not in SLOW_ANALYSES
      for suffix in ("", ".csv", "/view")]
 

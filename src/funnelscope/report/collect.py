@@ -104,6 +104,15 @@ def _request(name: str, ws: Any, raw: dict[str, Any], defs: Definitions,
     return part
 
 
+def _fill(name: str, ws: Any, defs: Definitions, raw: dict[str, Any]) -> dict[str, Any] | None:
+    """The request of analysis ``name`` through its :data:`REQUESTS` hook (None: not in the
+    report, also when the workspace cannot say, e.g. an unreadable exposures table)."""
+    try:
+        return REQUESTS[name](ws, defs, raw)
+    except FunnelscopeError:
+        return None
+
+
 def _pipeline(ws: Any, defs: Definitions, raw: dict[str, Any]) -> Part:
     part = _request("pipeline", ws, raw, defs)
     if part.ok:
@@ -111,6 +120,87 @@ def _pipeline(ws: Any, defs: Definitions, raw: dict[str, Any]) -> Part:
         backtest = attempt("backtest", part.result.backtest)
         part.extra.update(forecast=forecast, backtest=backtest)
     return part
+
+
+def default_funnel(ws: Any, defs: Definitions) -> dict[str, Any] | None:
+    """The funnel the watch and experiment sections use: funnelscope.yml's first named funnel
+    (``name``, and ``by`` = its first breakdown), else the dashboard builder's default funnel
+    (the two events with the most users, window 7d). None without two events."""
+    if defs.funnels:
+        d = next(iter(defs.funnels.values()))
+        out: dict[str, Any] = {"name": d.name, "steps": list(d.steps), "window": d.window}
+        if d.breakdowns:
+            out["by"] = d.breakdowns[0]
+        return out
+    from funnelscope.web.catalog import events  # the builder's default steps, one query
+
+    top = events(ws)
+    if len(top) < 2:
+        return None
+    return {"name": None, "steps": [top[0]["event"], top[1]["event"]], "window": "7d"}
+
+
+def first_experiment(ws: Any) -> str | None:
+    """The experiment of the ``exposures`` table with the most exposures (ties: by name), as
+    ``funnelscope experiment`` lists them; None without the table or rows."""
+    if not ws.has_table("exposures"):
+        return None
+    import ibis
+
+    t = ws.table("exposures")
+    known = t.filter(t.experiment.notnull())
+    df = (known.group_by("experiment").aggregate(n=known.count())
+          .order_by([ibis.desc("n"), "experiment"]).limit(1).execute())
+    return None if df.empty else str(df["experiment"].iloc[0])
+
+
+def watch_request(ws: Any, defs: Definitions, raw: dict[str, Any]) -> dict[str, Any] | None:
+    """The report's watch request: ``raw`` as given when it names what to watch (steps, a
+    named funnel or yml metrics), else the :func:`default_funnel` (by name, or its steps)
+    explained by its first breakdown, under ``raw``."""
+    if any(raw.get(k) for k in ("steps", "name", "metric")):
+        return raw
+    f = default_funnel(ws, defs)
+    if f is None:
+        return None
+    base = {"name": f["name"]} if f["name"] else {"steps": f["steps"], "window": f["window"]}
+    if f.get("by"):
+        base["by"] = f["by"]
+    return {**base, **raw}
+
+
+def experiment_request(ws: Any, defs: Definitions, raw: dict[str, Any]) -> dict[str, Any] | None:
+    """The report's experiment request: ``raw`` as given when it names the variants
+    (``variant_column`` or ``experiment``), else the :func:`first_experiment` of the
+    exposures table; without ``steps``, the conversion is reaching the last step of the
+    :func:`default_funnel` within that funnel's window after the first exposure. None (not in
+    the report) without an exposures table, or while the experiment analysis has no
+    ``experiment`` option."""
+    from funnelscope.analyses.registry import get
+
+    if raw.get("variant_column"):
+        return raw
+    if not raw.get("experiment"):
+        if "experiment" not in {p.name for p in get("experiment").params}:
+            return None
+        name = first_experiment(ws)
+        if name is None:
+            return None
+        raw = {"experiment": name, **raw}
+    if not raw.get("steps"):
+        f = default_funnel(ws, defs)
+        if f is None:
+            return None
+        last = f["steps"][-1]
+        raw = {"steps": [last if isinstance(last, str) else last["event"]],
+               "window": f["window"], **raw}
+    return raw
+
+
+#: analyses whose report request depends on the workspace (named funnels, exposures):
+#: ``f(ws, definitions, raw) -> request values`` over the registry's ``report`` options and
+#: the caller's options (``raw``); None leaves the analysis out of the report
+REQUESTS = {"watch": watch_request, "experiment": experiment_request}
 
 
 def collect(ws: Any, definitions: Definitions | None = None,
@@ -143,6 +233,11 @@ def collect(ws: Any, definitions: Definitions | None = None,
             continue
         raw = {**entry.report, **{k: v for k, v in options.get(entry.name, {}).items()
                                   if v is not None}}
+        if entry.name in REQUESTS:
+            filled = _fill(entry.name, ws, defs, raw)
+            if filled is None:
+                continue
+            raw = filled
         if entry.name == "pipeline":
             data.parts["pipeline"] = _pipeline(ws, defs, raw)
         else:

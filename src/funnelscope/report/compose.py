@@ -329,6 +329,140 @@ def pipeline_section(data: ReportData, lang: str) -> Section | None:
     return Section("pipeline", t("section_pipeline", lang), blocks)
 
 
+# ----- experiment and watch --------------------------------------------------------------------
+def _p(x: Any) -> str:
+    if x is None or x != x:
+        return style.DASH
+    return f"{x:.3f}" if x >= 0.001 else f"{x:.1e}"
+
+
+def experiment_section(data: ReportData, lang: str) -> Section | None:
+    """The first experiment of the exposures table (report/collect.py): who was compared,
+    each treatment's lift with its interval, p-value and chance to win, the sample-ratio
+    check; the rates and lift charts and the comparison table."""
+    part = data.parts.get("experiment")
+    if part is None:
+        return None
+    title = t("section_experiment", lang)
+    if not part.ok:
+        return Section("experiment", title, [_failed(part, lang, title)])
+    r = part.result
+    c, meta, spec = r.contract, r.meta, r.spec
+    alpha = float(c.get("alpha") or 0.05)
+    level = f"{1 - alpha:.0%}"
+    name = meta.get("experiment") or getattr(spec, "variant_column", None) or ""
+    sentences = [t("experiment_definition", lang, users=style.count(meta.get("users_compared")),
+                   control=meta.get("control"), steps=" → ".join(spec.steps),
+                   window=spec.window, level=level)]
+    rows = []
+    for x in c.get("comparisons", []):
+        rel = x.get("relative") or {}
+        metric = x.get("metric") or "conversion"
+        sentences.append(t("experiment_comparison", lang, variant=x["variant"],
+                           control=x["control"], metric=metric,
+                           lift=style.percent(rel.get("estimate"), 2), level=level,
+                           low=style.percent(rel.get("ci_low"), 2),
+                           high=style.percent(rel.get("ci_high"), 2),
+                           p=_p(x.get("p_value", (x.get("absolute") or {}).get("p_value"))),
+                           chance=style.percent((x.get("bayesian") or {}).get("chance_to_win"))))
+        adjusted = x.get("p_adjusted")
+        if adjusted is not None:
+            sentences.append(t("experiment_significant" if adjusted < alpha
+                               else "experiment_not_significant", lang, alpha=f"{alpha:g}"))
+        rows.append([str(x["variant"]), metric, style.percent(rel.get("estimate"), 2),
+                     f"{style.percent(rel.get('ci_low'), 2)} – {style.percent(rel.get('ci_high'), 2)}",
+                     _p(x.get("p_value")), _p(adjusted),
+                     style.percent((x.get("bayesian") or {}).get("chance_to_win"))])
+    srm = c.get("srm") or {}
+    if srm:
+        sentences.append(t("srm_ok" if srm.get("ok") else "srm_bad", lang, p=_p(srm.get("p_value"))))
+    table = Table([t("variant", lang), t("metric", lang), t("relative_lift", lang),
+                   t("interval_level", lang, level=level), t("p_value", lang),
+                   t("p_adjusted", lang), t("chance_to_win", lang)],
+                  rows, [False, False, True, True, True, True, True])
+    figures = [f for f in (_figure(r, k, lang) for k in ("rates", "lift")) if f]
+    block = Block(heading=t("experiment_heading", lang, name=name), sentences=sentences,
+                  figures=figures, tables=[table] if rows else [])
+    return Section("experiment", title, [block])
+
+
+def _alert_value(metric: str, x: Any) -> str:
+    from funnelscope.report.charts.monitor import is_rate
+
+    return style.percent(x) if is_rate(metric) else style.number(x)
+
+
+def _segments_text(segments: Any, lang: str) -> str:
+    if not isinstance(segments, list) or not segments:
+        return style.DASH
+    return ", ".join(t("top_segment_item", lang, segment=s.get("segment"),
+                       share=style.percent(s.get("explains"))) for s in segments)
+
+
+def watch_section(data: ReportData, lang: str) -> Section | None:
+    """Alerts of the watched funnel (report/collect.py): the method in one sentence, "no
+    alerts in the last N days" or one sentence per alert (direction, size, expected band,
+    top segments), the daily series with its band and the alert days marked, and the
+    alerts table."""
+    from funnelscope.report.charts.monitor import direction_label, metric_label
+
+    part = data.parts.get("watch")
+    if part is None:
+        return None
+    title = t("section_watch", lang)
+    if not part.ok:
+        return Section("watch", title, [_failed(part, lang, title)])
+    r = part.result
+    spec, meta = r.spec, r.meta
+    alerts = r.tables["alerts"]
+    series = r.tables["series"]
+    named = data_funnel_name(data, spec) if spec.steps else None
+    days = series["date"].astype(str).str[:10].nunique() if len(series) else 0
+    first, last = meta.get("first_day") or style.DASH, meta.get("last_day") or style.DASH
+    sentences = []
+    if spec.steps:
+        sentences.append(t("watch_definition", lang, steps=" → ".join(spec.steps),
+                           window=spec.window, weeks=spec.weeks, k=f"{spec.threshold:g}"))
+    if not len(alerts):
+        sentences.append(t("watch_no_alerts", lang, days=days, first=first, last=last))
+    else:
+        sentences.append(t("watch_alerts", lang, n=len(alerts), days=days, first=first, last=last))
+    rows = []
+    for a in alerts.to_dict(orient="records"):
+        m = str(a["metric"])
+        direction = direction_label(str(a["direction"]), lang)
+        sentences.append(t("watch_alert_sentence", lang, date=a["date"],
+                           metric=metric_label(m, lang), direction=direction,
+                           observed=_alert_value(m, a["observed"]),
+                           expected=_alert_value(m, a["expected"]),
+                           low=_alert_value(m, a["low"]), high=_alert_value(m, a["high"]))
+                         + ("" if not a.get("top_segments") else
+                            f" {t('top_segments', lang)}: {_segments_text(a['top_segments'], lang)}."))
+        size = a.get("size")
+        rows.append([str(a["date"]), metric_label(m, lang), direction,
+                     _alert_value(m, a["observed"]), _alert_value(m, a["expected"]),
+                     f"{_alert_value(m, a['low'])}–{_alert_value(m, a['high'])}",
+                     (f"{size * 100:+.1f} pts" if size is not None and m.startswith("conversion:")
+                      else style.number(size)),
+                     _segments_text(a.get("top_segments"), lang)])
+    table = Table([t("date", lang), t("metric", lang), t("direction", lang), t("observed", lang),
+                   t("expected", lang), t("band", lang), t("size", lang), t("top_segments", lang)],
+                  rows, [False, False, False, True, True, True, True, False])
+    figures = [f for f in [_figure(r, "series", lang)] if f]
+    heading = t("watch_heading", lang, name=named) if named else None
+    return Section("watch", title, [Block(heading=heading, sentences=sentences, figures=figures,
+                                          tables=[table] if rows else [])])
+
+
+def data_funnel_name(data: ReportData, spec: Any) -> str:
+    """The name the watch section gives its funnel: the named funnel with these steps, else
+    the steps joined."""
+    for name, d in data.definitions.funnels.items():
+        if tuple(d.step_names) == tuple(spec.steps):
+            return name
+    return " → ".join(spec.steps)
+
+
 # ----- metrics and data ---------------------------------------------------------------------------
 def metrics_section(data: ReportData, lang: str) -> Section | None:
     if not data.metrics:
@@ -411,7 +545,7 @@ def headlines(data: ReportData, lang: str) -> list[Headline]:
 
 #: analyses the sections above present; any other registry analysis gets a generic section
 COMPOSED = ("retention", "activity", "churn", "rfm", "clusters", "clv", "acquisition",
-            "pipeline")
+            "pipeline", "experiment", "watch")
 
 
 def other_section(data: ReportData, lang: str) -> Section | None:
@@ -440,8 +574,8 @@ def other_section(data: ReportData, lang: str) -> Section | None:
     return Section("more", t("section_more", lang), blocks) if blocks else None
 
 
-SECTIONS = (funnels_section, retention_section, segments_section, value_section,
-            pipeline_section, other_section, metrics_section)
+SECTIONS = (funnels_section, watch_section, experiment_section, retention_section,
+            segments_section, value_section, pipeline_section, other_section, metrics_section)
 
 
 def compose(data: ReportData, lang: str) -> tuple[list[Headline], list[Section]]:

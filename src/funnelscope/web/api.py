@@ -4,6 +4,9 @@
 parameters and the OpenAPI schema are generated from :mod:`funnelscope.analyses.registry`;
 requests are parsed by its one parser, so the API and the CLI agree by construction.
 
+Two fixed routes need no workspace: ``/api/abtest`` and ``/api/sample-size`` (the JSON of
+``funnelscope abtest`` / ``sample-size --format json``, every number bounded in the schema).
+
 Every endpoint runs through :class:`~funnelscope.web.state.State` (read-only workspace, one
 request at a time, time limit) and answers errors in the one shape of
 :mod:`funnelscope.web.errors`. The schema is at ``/openapi.json``, readable at ``/docs``.
@@ -92,6 +95,122 @@ def definitions(request: Request) -> JSONResponse:
     if out["path"]:
         out["path"] = PurePath(out["path"]).name  # never disclose the server's directories
     return answer(request, out)
+
+
+# ----- experiments from counts (no workspace): abtest and sample-size -------------------------
+#: Users per variant the API compares at most: Fisher's exact test takes time linear in the
+#: count near the control's rate (about 2 s at 10^8 in one uninterruptible scipy call), and one
+#: request must stay stoppable by the time limit. The CLI has no such limit.
+MAX_API_USERS = 10**8
+#: Treatments per abtest request.
+MAX_TREATMENTS = 32
+
+CountsText = Annotated[str, Query(
+    min_length=1, max_length=120,
+    description="Control counts CONVERSIONS/USERS, e.g. 200/1000 (named A).")]
+
+
+def _computed(what: str, f):
+    """``f()``, with the statistics' own refusals (a ValueError or an overflow for an
+    impossible request, e.g. a sample size beyond 10^15) as a 400 naming ``what``."""
+    from funnelscope.errors import ConfigError, FunnelscopeError
+
+    try:
+        return f()
+    except FunnelscopeError:
+        raise
+    except (ValueError, ArithmeticError) as exc:
+        raise ConfigError(f"{what}: cannot compute this request ({exc}).".replace("\n", " ")[:400],
+                          hint="Check the values against docs/experiments.md (rates in 0-1, a "
+                               "larger effect, fewer users).") from None
+
+
+def _check_api_counts(control: str, treatments: list[str]) -> None:
+    """The API's bounds on abtest counts, read by the CLI's own parser."""
+    from funnelscope.analyses.experiment.requests import parse_counts
+    from funnelscope.errors import ConfigError
+
+    if len(treatments) > MAX_TREATMENTS:
+        raise ConfigError(f"treatment: at most {MAX_TREATMENTS} treatments per request, got "
+                          f"{len(treatments)}.", hint="Compare fewer treatments per request.")
+    for option, text in (("control", control), *(("treatment", t) for t in treatments)):
+        if len(text) > 120:
+            raise ConfigError(f"{option}: {text[:40]!r}... is longer than 120 characters.",
+                              hint="Write CONVERSIONS/USERS or NAME=CONVERSIONS/USERS.")
+        _, _, users = parse_counts(text, option)
+        if users > MAX_API_USERS:
+            raise ConfigError(f"{option}: {users:,} users is more than the API compares "
+                              f"({MAX_API_USERS:,} per variant).",
+                              hint="Run `funnelscope abtest` for larger counts.")
+
+
+@router.get("/abtest", summary="A/B test from counts: lifts with CIs, sequential, Bayesian, "
+                               "tests, SRM check (no workspace)")
+def abtest(
+    request: Request,
+    control: CountsText,
+    treatment: Annotated[list[str], Query(
+        min_length=1, max_length=MAX_TREATMENTS,
+        description="Treatment counts CONVERSIONS/USERS or NAME=CONVERSIONS/USERS; repeat the "
+                    "parameter for more treatments (default names B, C, ...).")],
+    alpha: Annotated[float, Query(ge=0.0001, le=0.5, description="Two-sided significance "
+                                  "level; intervals are 1 - alpha.")] = 0.05,
+    split: Annotated[str | None, Query(max_length=400, description=(
+        "Planned share of users per variant, control first (e.g. 50,25,25), for the "
+        "sample-ratio check; default equal."))] = None,
+    tuning: Annotated[float, Query(ge=1, le=1e9, description="Sequential tuning parameter N* "
+                                   "(GrowthBook's default 5000).")] = 5000.0,
+) -> JSONResponse:
+    """The JSON of `funnelscope abtest --control ... --treatment ... --format json`: variants,
+    one comparison per treatment against the control, SRM check (docs/experiments.md). At most
+    100,000,000 users per variant and 32 treatments."""
+    from funnelscope.analyses.experiment.requests import abtest_from_text
+
+    treatments = list(treatment)
+
+    def go(_ws):
+        _check_api_counts(control, treatments)
+        return _computed("abtest", lambda: abtest_from_text(control, treatments, alpha=alpha,
+                                                            split=split, tuning=tuning))
+
+    key = ("abtest", json.dumps([control, treatments, alpha, split, tuning]))
+    return answer(request, state(request).run(go, key=key))
+
+
+@router.get("/sample-size", summary="Users per variant to detect a change in conversion rate "
+                                    "(R's power.prop.test; no workspace)")
+def sample_size(
+    request: Request,
+    baseline: Annotated[float, Query(gt=0, lt=1, description="Control conversion rate, a "
+                                     "fraction (0.2 = 20%).")],
+    mde: Annotated[float, Query(ge=0.0001, le=10000, description=(
+        "Smallest effect worth detecting, at least 0.0001: absolute rate points (0.05 = +5 "
+        "points), or relative with relative=true (0.05 = +5%)."))],
+    relative: Annotated[bool, Query(description="mde is relative to the baseline (target = "
+                                    "baseline x (1 + mde)).")] = False,
+    power: Annotated[float, Query(ge=0.01, le=0.9999, description="Power, 1 - type II "
+                                  "error.")] = 0.8,
+    alpha: Annotated[float, Query(ge=0.0001, le=0.5, description="Two-sided significance "
+                                  "level.")] = 0.05,
+    variants: Annotated[int, Query(ge=2, le=100, description="Number of variants, control "
+                                   "included.")] = 2,
+    daily_users: Annotated[float | None, Query(gt=0, le=1e12, description=(
+        "Users entering the experiment per day (all variants): adds the run time in "
+        "days."))] = None,
+) -> JSONResponse:
+    """The JSON of `funnelscope sample-size --baseline ... --mde ... --format json`: users per
+    variant (rounded up), total, and with daily_users the days to run. A request no sample
+    size below 10^15 per variant can answer is a 400."""
+    from funnelscope.analyses.experiment.requests import sample_size_plan
+
+    def go(_ws):
+        return _computed("sample-size", lambda: sample_size_plan(
+            baseline, mde, relative=relative, power=power, alpha=alpha, variants=variants,
+            daily_users=daily_users))
+
+    key = ("sample-size", json.dumps([baseline, mde, relative, power, alpha, variants,
+                                      daily_users]))
+    return answer(request, state(request).run(go, key=key))
 
 
 # ----- analyses: one route family per registry entry --------------------------------------------

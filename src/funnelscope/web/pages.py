@@ -1,4 +1,6 @@
-"""Server-rendered dashboard pages: funnel builder, retention, segments, value, pipeline.
+"""Server-rendered dashboard pages: funnel builder, retention, segments, value, pipeline,
+alerts (``watch`` of a funnel) and experiments (the exposures' experiment and a counts
+calculator).
 
 Pages reuse the report's pieces: :func:`funnelscope.report.collect.collect` runs the
 analyses (through the server's time-limited worker), :mod:`funnelscope.report.compose` turns
@@ -24,7 +26,8 @@ from funnelscope.report.i18n import LANGS, Translator
 router = APIRouter(include_in_schema=False)
 LANG_COOKIE = "funnelscope_lang"
 NAV = (("funnels", "nav_funnels"), ("retention", "nav_retention"), ("segments", "nav_segments"),
-       ("value", "nav_value"), ("pipeline", "nav_pipeline"))
+       ("value", "nav_value"), ("pipeline", "nav_pipeline"), ("alerts", "nav_alerts"),
+       ("experiments", "nav_experiments"))
 JS_STRINGS = ("step", "entities", "conversion_from_start", "ci95", "conversion_from_previous",
               "dropped", "still_converting", "median_time", "remove_step", "loading", "error",
               "choose", "dur_days", "dur_hours", "dur_minutes", "dur_seconds")
@@ -111,25 +114,34 @@ def _missing_table(ws: Any, analysis: str) -> str | None:
     return next((t for t in runner.tables(analysis) if not ws.has_table(t)), None)
 
 
-def _section_page(request: Request, page: str, title_key: str, needs: str, only: tuple[str, ...],
-                  options: dict[str, dict[str, Any]], section, fields: list[dict]) -> HTMLResponse:
+def _section(request: Request, needs: str, only: tuple[str, ...],
+             options: dict[str, dict[str, Any]], section) -> dict[str, Any]:
+    """Run ``only`` through the report's collect on the server's worker and compose
+    ``section``: the template values ``missing``, ``blocks``, ``error`` and ``status``."""
     from funnelscope.report.collect import collect
 
     s = request.app.state.funnelscope
     lang = lang_of(request)
     missing = s.run(lambda ws: _missing_table(ws, needs), key=("missing", needs))
     if missing:
-        return render(request, "section.html", page=page, title_key=title_key, missing=missing,
-                      blocks=[], fields=fields)
+        return {"missing": missing, "blocks": [], "error": None, "status": 200}
     try:
         key = ("page", only, json.dumps(options, sort_keys=True, default=str))
         data = s.run(lambda ws: collect(ws, s.definitions, only=only, options=options), key=key)
         sec = section(data, lang)
-        blocks, error, status = (sec.blocks if sec else []), None, 200
+        return {"missing": None, "blocks": sec.blocks if sec else [], "error": None,
+                "status": 200, "shown": sec is not None}
     except FunnelscopeError as exc:
-        blocks, error, status = [], str(exc), 400
+        return {"missing": None, "blocks": [], "error": str(exc), "status": 400}
+
+
+def _section_page(request: Request, page: str, title_key: str, needs: str, only: tuple[str, ...],
+                  options: dict[str, dict[str, Any]], section, fields: list[dict]) -> HTMLResponse:
+    out = _section(request, needs, only, options, section)
+    status = out.pop("status")
+    out.pop("shown", None)
     return render(request, "section.html", status=status, page=page, title_key=title_key,
-                  blocks=blocks, error=error, fields=fields)
+                  fields=fields, **out)
 
 
 def _field(name: str, label: str, value: Any, options: list[tuple[str, str]] | None = None,
@@ -196,3 +208,103 @@ def pipeline_page(request: Request) -> HTMLResponse:
     return _section_page(request, "pipeline", "section_pipeline", "pipeline", ("pipeline",),
                          {"pipeline": {k: v for k, v in options.items() if v is not None}},
                          pipeline_section, fields)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request) -> HTMLResponse:
+    """``watch`` of a funnel: funnelscope.yml's first named funnel explained by its first
+    breakdown (or the one chosen), else the builder's default funnel; the last ``since``."""
+    from funnelscope.report.compose import watch_section
+
+    s = request.app.state.funnelscope
+    q = request.query_params
+    t = Translator(lang_of(request))
+    funnels = s.definitions.funnels
+    names = list(funnels)
+    name = _choice(q.get("name"), tuple(names), names[0] if names else None)
+    if "by" in q:
+        by = q.get("by") or None
+    else:
+        by = funnels[name].breakdowns[0] if name and funnels[name].breakdowns else None
+    since = (q.get("since") or "14d").strip()[:40]
+    options = {k: v for k, v in {"name": name, "by": by, "since": since}.items() if v}
+    fields = [_field("since", t("days"), since, kind="text"),
+              _field("by", t("breakdown_by"), by, kind="text")]
+    if names:
+        fields.insert(0, _field("name", t("nav_funnels"), name, [(n, n) for n in names]))
+    return _section_page(request, "alerts", "section_watch", "watch", ("watch",),
+                         {"watch": options}, watch_section, fields)
+
+
+@router.get("/experiments", response_class=HTMLResponse)
+def experiments_page(request: Request) -> HTMLResponse:
+    """The exposures table's first experiment (as in the report) and a counts calculator
+    (``control`` / ``treatment`` lines / ``alpha``: what ``funnelscope abtest`` answers)."""
+    from funnelscope.report.compose import experiment_section
+
+    q = request.query_params
+    out = _section(request, "experiment", ("experiment",), {}, experiment_section)
+    status = out.pop("status")
+    shown = out.pop("shown", False)
+    form = {"control": (q.get("control") or "").strip()[:120],
+            "treatment": (q.get("treatment") or "")[:2000], "alpha": q.get("alpha") or "0.05"}
+    calc = _calculator(request, form) if form["control"] else None
+    if calc is not None and calc.get("error"):
+        status = 400
+    return render(request, "experiments.html", status=status, page="experiments",
+                  title_key="nav_experiments", form=form, calc=calc,
+                  no_exposures=not shown and not out["missing"] and not out["error"], **out)
+
+
+def _calculator(request: Request, form: dict[str, str]) -> dict[str, Any]:
+    """The calculator's answer on the server's worker: the abtest JSON with its charts and
+    tables, or the error message."""
+    from funnelscope.analyses.experiment.requests import abtest_from_text
+    from funnelscope.report.charts.experiment import lift_figure, rates_figure
+    from funnelscope.web.api import _check_api_counts, _computed
+
+    lang = lang_of(request)
+    s = request.app.state.funnelscope
+    treatments = [line.strip() for line in form["treatment"].splitlines() if line.strip()]
+    try:
+        alpha = float(form["alpha"])
+        if not 0.0001 <= alpha <= 0.5:
+            raise ValueError
+    except ValueError:
+        return {"error": f"alpha: {form['alpha']!r} is not a number between 0.0001 and 0.5."}
+
+    def go(_ws):
+        _check_api_counts(form["control"], treatments)
+        return _computed("abtest", lambda: abtest_from_text(form["control"], treatments,
+                                                            alpha=alpha))
+
+    try:
+        result = s.run(go, key=("abtest", json.dumps([form["control"], treatments, alpha, None,
+                                                     5000.0])))
+    except FunnelscopeError as exc:
+        return {"error": str(exc)}
+    from funnelscope.report import style
+    from funnelscope.report.compose import Table, _p
+
+    t = Translator(lang)
+    level = f"{1 - alpha:.0%}"
+    variants = Table([t("variant"), t("users"), t("conversions"), t("conversion")],
+                     [[str(v["variant"]), style.count(v["users"]), style.count(v["conversions"]),
+                       style.percent(v["rate"], 2)] for v in result["variants"]],
+                     [False, True, True, True])
+    rows = []
+    for c in result["comparisons"]:
+        a, r = c["absolute"], c["relative"]
+        rows.append([f"{c['variant']} vs {c['control']}",
+                     f"{a['estimate'] * 100:+.2f} pts" if a["estimate"] is not None else style.DASH,
+                     style.percent(r["estimate"], 2),
+                     f"{style.percent(r['ci_low'], 2)} – {style.percent(r['ci_high'], 2)}",
+                     _p(a["p_value"]), _p(c["p_adjusted"]),
+                     style.percent(c["bayesian"]["chance_to_win"])])
+    comparisons = Table([t("variant"), t("absolute_lift"), t("relative_lift"),
+                         t("interval_level", level=level), t("p_value"), t("p_adjusted"),
+                         t("chance_to_win")], rows, [False] + [True] * 6)
+    srm = result["srm"]
+    figures = [f.to_json() for f in (rates_figure(result, lang), lift_figure(result, lang))]
+    return {"result": result, "figures": figures, "tables": [variants, comparisons],
+            "srm": t("srm_ok" if srm["ok"] else "srm_bad", p=_p(srm["p_value"])), "error": None}
