@@ -78,8 +78,9 @@ def sample_size_plan(baseline: float, mde: float, relative: bool = False, power:
     if not 0 < baseline < 1:
         raise ConfigError(f"--baseline must be a rate between 0 and 1, got {baseline}.",
                           hint="e.g. --baseline 0.2 for 20%.")
-    if mde == 0:
-        raise ConfigError("--mde must not be 0.", hint="e.g. --mde 0.05")
+    if mde == 0 or not math.isfinite(mde):
+        raise ConfigError(f"--mde must be a finite number other than 0, got {mde}.",
+                          hint="e.g. --mde 0.05")
     target = baseline * (1 + mde) if relative else baseline + mde
     if not 0 < target < 1:
         raise ConfigError(f"baseline {baseline} with --mde {mde}{' (relative)' if relative else ''} "
@@ -87,7 +88,14 @@ def sample_size_plan(baseline: float, mde: float, relative: bool = False, power:
                           hint="Use a smaller --mde (a fraction: 0.05 = 5 points, or 5% with --relative).")
     if daily_users is not None and daily_users <= 0:
         raise ConfigError("--daily-users must be positive.", hint="e.g. --daily-users 2000")
-    exact = S.sample_size_two_proportions(baseline, target, power=power, alpha=alpha)
+    if not (0 < power < 1 and 0 < alpha < 1):
+        raise ConfigError("--power and --alpha must be between 0 and 1.",
+                          hint="e.g. --power 0.8 --alpha 0.05")
+    try:
+        exact = S.sample_size_two_proportions(baseline, target, power=power, alpha=alpha)
+    except (OverflowError, ValueError) as exc:
+        raise ConfigError(f"sample-size: {exc}.",
+                          hint="A larger --mde or a lower --power needs fewer users.") from None
     per_variant = int(math.ceil(exact - 1e-9))
     out = {
         "per_variant": per_variant,
@@ -107,8 +115,11 @@ def sample_size_plan(baseline: float, mde: float, relative: bool = False, power:
     }
     if daily_users is not None:
         out["daily_users"] = daily_users
-        out["days"] = S.run_days(per_variant, variants, daily_users)
-    if daily_users is not None:
-        out["daily_users"] = daily_users
-        out["days"] = S.run_days(per_variant, variants, daily_users)
+        try:
+            out["days"] = S.run_days(per_variant, variants, daily_users)
+            if out["days"] > 10**7:
+                raise OverflowError
+        except (OverflowError, ValueError):
+            raise ConfigError(f"sample-size: --daily-users {daily_users} gives no finite run time.",
+                              hint="Give the users entering the experiment per day, e.g. 2000.") from None
     return out
