@@ -1,0 +1,11 @@
+"""User paths: what users do after (or before) an event, or after leaving a funnel step.
+
+``ws.paths(after="checkout", dropped=True, steps=[...])`` answers "what did the users who left
+after checkout do next?": the most common next ``depth`` events (``paths``), the step-to-step
+transitions (or the whole-log transition matrix), and sessions with time on step. Everything
+is DuckDB window functions and GROUP BY; the exact rules are in docs/journeys.md.
+"""
+
+from funnelscope.analyses.paths.spec import END, OTHER, START, PathsSpec
+
+__all__ = ["END", "OTHER", "START", "PathsSpec"]

@@ -1,0 +1,195 @@
+"""Run a paths request on a DuckDB workspace (docs/journeys.md).
+
+Steps, all in DuckDB:
+
+1. with ``dropped`` / ``converted``, the funnel engine (:func:`funnelscope.analyses.funnel.funnel`)
+   finds each user's level over ``steps``; the codes of the users kept (level == the anchor
+   step: dropped; level > it: converted) go to DuckDB as a registered Arrow column and the
+   events are joined on the funnel's own entity code, so no id list is built in Python;
+2. one temporary table holds each anchored user's path (``sql.user_paths_sql``: window
+   functions and ``list(... ORDER BY ...)``; one row per user, at most depth + 2 names);
+3. the top paths, their transitions (or the whole-log matrix) and the sessions are small
+   ``GROUP BY`` answers read from it and from the events.
+
+Spark: not implemented (a clear :class:`~funnelscope.errors.SpecError`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from funnelscope.analyses.event_names import check_event_names
+from funnelscope.analyses.paths import sql
+from funnelscope.analyses.paths.request import resolve
+from funnelscope.analyses.paths.result import PATH_COLUMNS, TRANSITION_COLUMNS, PathsResult
+from funnelscope.analyses.paths.sessions import STEP_COLUMNS, SUMMARY_COLUMNS, sessions
+from funnelscope.analyses.paths.spec import OTHER, PathsSpec
+from funnelscope.errors import SpecError
+from funnelscope.sqlsafe import ident
+
+if TYPE_CHECKING:
+    from funnelscope.engine.workspace import WorkspaceBase as Workspace
+
+
+def paths(
+    ws: Workspace,
+    after: str | None = None,
+    before: str | None = None,
+    to: str | None = None,
+    occurrence: str = "first",
+    depth: int = 3,
+    within: str | None = None,
+    keep_repeats: bool = False,
+    dropped: bool = False,
+    converted: bool = False,
+    steps: list[str] | str | None = None,
+    window: str | None = None,
+    mode: str | None = None,
+    top: int = 20,
+    matrix: bool = False,
+    session_gap: str = "30m",
+    funnel: str | None = None,
+) -> PathsResult:
+    """User paths around an event, transitions and sessions: a :class:`PathsResult`.
+
+    after: paths of the ``depth`` events after each user's first (``occurrence="last"``:
+    last) ``after`` event. before: the ``depth`` events leading to it. to: the most common
+    paths to each user's first ``to`` event (the ``depth`` events before it, then the event
+    itself). None of the three: each user's first ``depth`` events. Runs of one event count
+    once unless ``keep_repeats``; ``within`` (e.g. "1d") keeps only events at most that long
+    from the anchor; a path shorter than ``depth`` ends with ``(end)`` (starts with
+    ``(start)`` before an anchor). dropped / converted: only users whose funnel over
+    ``steps`` (``window``, default 7d; ``mode``, default ordered) stopped at the anchor step /
+    reached a later one; without steps, the funnel named ``funnel`` in funnelscope.yml, else
+    its first funnel whose steps include the anchor (not last).
+    top: paths listed (the rest is one "(other)" row). matrix: transitions of the whole logs
+    instead of the paths. session_gap: inactivity that ends a session (a gap exactly this
+    long does not). Times: seconds. Exact rules: docs/journeys.md.
+
+    >>> ws.paths(after="checkout", dropped=True, steps=["view", "add_to_cart", "checkout", "pay"])
+    """
+    started = time.perf_counter()
+    if isinstance(steps, str):
+        from funnelscope.analyses.event_names import split_names
+
+        steps = split_names(steps)
+    steps, window, mode, funnel = resolve(
+        getattr(ws, "definitions", None), after or before, bool(dropped or converted), funnel,
+        list(steps) if steps else None, window, mode)
+    spec = PathsSpec(after=after, before=before, to=to, occurrence=occurrence, depth=depth,
+                     within=within, keep_repeats=keep_repeats, dropped=dropped,
+                     converted=converted, steps=tuple(steps or ()), window=window, mode=mode,
+                     top=top, matrix=matrix, session_gap=session_gap, funnel=funnel)
+    if ws.engine != "duckdb":
+        raise SpecError(f"paths run on DuckDB workspaces only, not on {ws.engine}.",
+                        hint="Load the events into a DuckDB workspace (funnelscope load FILE "
+                             "--workspace W) or analyse the file in place (--events FILE).")
+    for option, names in spec.event_names().items():
+        check_event_names(ws, names, option)
+    from funnelscope.analyses.funnel.duckdb_feed import Source
+
+    source = Source.of(ws)
+    con = ws.duckdb
+    meta: dict[str, Any] = {"mode": spec.mode_name, "direction": spec.direction,
+                            "anchor": spec.anchor}
+    registered: str | None = None
+    table = f"__fs_paths_{uuid.uuid4().hex}"
+    try:
+        code, population = "NULL", None
+        if spec.dropped or spec.converted:
+            registered, code, meta["funnel"] = _population(ws, spec, source)
+            population = f"SELECT code FROM {ident(registered)}"  # noqa: S608
+        has_id = "event_id" in source.types
+        events = sql.ordered_events_sql(source.sql, code, population, has_id)
+        con.execute(f"CREATE TEMP TABLE {ident(table)} AS "
+                    + sql.user_paths_sql(spec, source.sql, code, population, has_id))
+        anchored = int(con.execute(f"SELECT count(*) FROM {ident(table)}").fetchone()[0])  # noqa: S608
+        users = int(con.execute(sql.users_sql(source.sql, code, population)).fetchone()[0])
+        path_rows, other_paths, distinct = _top_paths(con, table, spec.top, anchored)
+        scope = events if spec.anchor is None else \
+            f"SELECT * FROM ({events}) AS fs_ev WHERE u IN (SELECT u FROM {ident(table)})"  # noqa: S608
+        if spec.matrix:
+            transitions = _matrix(con, scope, spec.keep_repeats)
+        else:
+            transitions = _path_transitions(con, table, spec.direction == "before")
+        summary, steps_rows = sessions(con, scope, spec.session_gap_us)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {ident(table)}")
+        if registered is not None:
+            con.unregister(registered)
+    meta.update(users=users, anchored_users=anchored, distinct_paths=distinct,
+                other_paths=other_paths, engine=ws.engine, timezone=ws.config.timezone,
+                elapsed_s=round(time.perf_counter() - started, 4))
+    tables = {
+        "paths": pd.DataFrame(path_rows, columns=PATH_COLUMNS),
+        "transitions": pd.DataFrame(transitions, columns=TRANSITION_COLUMNS),
+        "sessions": pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
+        "time_on_step": pd.DataFrame(steps_rows, columns=STEP_COLUMNS),
+    }
+    return PathsResult(spec=spec, tables=tables, meta=meta)
+
+
+def _population(ws: Workspace, spec: PathsSpec, source: Any) -> tuple[str, str, dict]:
+    """Run the funnel; register the kept users' entity codes. Returns (registered name, SQL
+    of the events' entity code, facts for meta)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from funnelscope.analyses.funnel import funnel
+    from funnelscope.analyses.funnel.duckdb_feed import entity_code
+
+    result = funnel(ws, list(spec.steps), spec.window, mode=spec.mode, entity="user",
+                    count="uniques")
+    j = spec.step_index
+    level = result.paths.level
+    keep = level == j if spec.dropped else level > j
+    codes = np.unique(result.paths.entity[keep]).astype(np.int64)
+    name = f"__fs_paths_users_{uuid.uuid4().hex}"
+    ws.duckdb.register(name, pa.table({"code": pa.array(codes, pa.int64())}))
+    facts = {"steps": list(spec.steps), "window": spec.window, "funnel_mode": spec.mode,
+             "step": spec.anchor, "step_index": j, "reached_step": int((level >= j).sum()),
+             "dropped_after_step": int((level == j).sum()),
+             "reached_next_step": int((level > j).sum()),
+             "kept": "dropped" if spec.dropped else "converted"}
+    return name, entity_code(result.spec, source), facts
+
+
+def _top_paths(con: Any, table: str, top: int, anchored: int) -> tuple[list[dict], int, int]:
+    """(rows of the paths table, distinct paths folded into "(other)", distinct paths)."""
+    rows, folded, distinct = [], 0, 0
+    for rank, path, users, n in con.execute(sql.top_paths_sql(table, top)).fetchall():
+        users = int(users)
+        share = users / anchored if anchored else None
+        if rank is None:
+            folded = int(n)
+            rows.append({"path": [OTHER], "users": users, "share": share})
+        else:
+            rows.append({"path": list(path), "users": users, "share": share})
+        distinct += int(n)
+    return rows, folded, distinct
+
+
+def _path_transitions(con: Any, table: str, backwards: bool) -> list[dict]:
+    rows = con.execute(sql.path_transitions_sql(table, backwards)).fetchall()
+    out_of: dict[tuple, int] = {}
+    for depth, a, _b, users in rows:
+        out_of[depth, a] = out_of.get((depth, a), 0) + int(users)
+    records = [{"depth": int(d), "from": a, "to": b, "users": int(n), "transitions": int(n),
+                "share": int(n) / out_of[d, a]} for d, a, b, n in rows]
+    records.sort(key=lambda r: (r["depth"], -r["users"], r["from"], r["to"]))
+    return records
+
+
+def _matrix(con: Any, events: str, keep_repeats: bool) -> list[dict]:
+    rows = con.execute(sql.matrix_sql(events, keep_repeats)).fetchall()
+    out_of: dict[str, int] = {}
+    for a, _b, n, _u in rows:
+        out_of[a] = out_of.get(a, 0) + int(n)
+    records = [{"depth": None, "from": a, "to": b, "users": int(u), "transitions": int(n),
+                "share": int(n) / out_of[a]} for a, b, n, u in rows]
+    records.sort(key=lambda r: (-r["transitions"], r["from"], r["to"]))
+    return records
