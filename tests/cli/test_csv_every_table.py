@@ -36,14 +36,22 @@ EXTRA: dict[tuple[str, str], list[str]] = {
     ("funnel", "*"): ["--steps", ",".join(STEPS)],
     ("funnel", "groups"): ["--by", "channel"],
     ("funnel", "periods"): ["--period", "week"],
+    ("funnel", "compare"): ["--compare-by", "platform"],
     ("pipeline", "funnel_by"): ["--by", "owner"],
     ("pipeline", "funnel_by_period"): ["--period", "quarter"],
     ("clv", "holdout"): ["--calibration-end", "2026-02-28", "--holdout-end", "2026-03-31"],
     ("retention", "average_by"): ["--by", "channel"],
-    ("experiment", "*"): ["--steps", "view,pay", "--variant-column", "platform"],
+    ("experiment", "*"): ["--steps", "pay", "--experiment", "checkout_redesign", "--metric",
+                          "conversion,count:add_to_cart,revenue", "--cuped"],
     ("watch", "*"): ["--steps", "view,add_to_cart,pay", "--window", "1d"],
+    ("paths", "*"): ["--after", "checkout", "--dropped", "--steps",
+                     "view,add_to_cart,checkout,pay"],
     ("retention", "brackets"): ["--brackets", "1,2-3"],
     ("retention", "average_brackets"): ["--brackets", "1,2-3"],
+    ("attribution", "*"): ["--conversion-event", "pay"],
+    ("attribution", "revenue"): ["--value", "revenue"],
+    ("satisfaction", "groups"): ["--by", "channel"],
+    ("satisfaction", "periods"): ["--period", "week"],
 }
 #: (analysis name, table) -> a known bug that makes the table fail (strict: fixing it fails
 #: the test until the entry is removed here)

@@ -43,6 +43,8 @@ from pathlib import Path
 
 import pytest
 
+from funnelscope.analyses import registry
+
 pytestmark = pytest.mark.slow  # ~45 CLI runs: 80-100 s on 2 busy cores
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +72,9 @@ WORKSPACES = {
     "shop.duckdb": "a copy of the demo workspace plus the Chinese-named events",
     "crm.duckdb": "a copy of the demo workspace (its deals are the b2b demo's)",
 }
+#: commands whose exit status 1 means "an alert fired" (registry ``exit_status``): the demo has a
+#: planted anomaly, so exit 1 is a right answer for them when their output shows the alert
+ALERTING = {a.cli_name for a in registry.entries() if a.exit_status}
 #: the only changes made to example commands, and why
 ADJUSTMENTS = {
     "demo": f"--users {DEMO_USERS} is added unless given: the size only scales the data and "
@@ -473,7 +478,11 @@ def run_block(examples: list[Example], cwd: Path, demo: Path) -> None:
                 failures.append(f"$ {example.text}\n  should exit 2 with {expected!r}; exit "
                                 f"{proc.returncode}, stderr: {proc.stderr.strip()[-2000:]}")
             continue
-        if proc.returncode != 0:
+        if proc.returncode == 1 and example.command in ALERTING:
+            if "alert" not in proc.stdout.lower():
+                failures.append(f"$ {example.text}\n  exit 1 without an alert in its output:\n"
+                                f"{proc.stdout[-1000:]}")
+        elif proc.returncode != 0:
             failures.append(f"$ {example.text}\n  exit {proc.returncode}\n  stderr: "
                             f"{proc.stderr.strip()[-2000:]}")
             continue

@@ -89,6 +89,12 @@ CASES = [
      lambda ws: ws.funnel(["view", "add_to_cart", "pay"], "2d", by="channel", period="week")),
     ("funnel", {"steps": "view,checkout,pay", "mode": "strict", "count": "totals"},
      lambda ws: ws.funnel(["view", "checkout", "pay"], mode="strict", count="totals")),
+    ("funnel", {"steps": "view,add_to_cart,pay",
+                "compare": "period:2026-01-01..2026-01-31,2026-02-01..2026-02-28"},
+     lambda ws: ws.funnel(["view", "add_to_cart", "pay"],
+                          compare="period:2026-01-01..2026-01-31,2026-02-01..2026-02-28")),
+    ("funnel", {"steps": "view,pay", "window": "2d", "compare_by": "platform"},
+     lambda ws: ws.funnel(["view", "pay"], "2d", compare_by="platform")),
     ("retention", {"period": "week", "periods": 4},
      lambda ws: ws.retention(period="week", periods=4)),
     ("retention", {"start": "add_to_cart", "returning": "pay", "period": "month", "periods": 2,
@@ -114,6 +120,22 @@ CASES = [
     ("experiment", {"steps": "view,pay", "variant_column": "channel"},
      lambda ws: ws.experiment(steps=["view", "pay"], variant_column="channel")),
     ("watch", {"steps": "view,pay"}, lambda ws: ws.watch(steps=["view", "pay"])),
+    ("paths", {"after": "checkout", "dropped": True, "steps": "view,add_to_cart,checkout,pay",
+               "depth": 3, "top": 10},
+     lambda ws: ws.paths(after="checkout", dropped=True,
+                         steps=["view", "add_to_cart", "checkout", "pay"], depth=3, top=10)),
+    ("paths", {"to": "pay", "matrix": True, "session_gap": "1h", "top": 10},
+     lambda ws: ws.paths(to="pay", matrix=True, session_gap="1h", top=10)),
+    ("paths", {"after": "checkout", "converted": True, "top": 10},  # funnelscope.yml's funnel
+     lambda ws: ws.paths(after="checkout", converted=True, top=10)),
+    ("watch", {"metric": "orders_by_channel", "every": "hour", "since": "2d"},
+     lambda ws: ws.watch(metrics=["orders_by_channel"], every="hour", since="2d")),
+    ("attribution", {"conversion_event": "pay", "value": "revenue"},
+     lambda ws: ws.attribution(conversion_event="pay", value="revenue")),
+    ("attribution", {"conversion_event": "pay", "touch_event": "view", "lookback": "7d",
+                     "half_life": "2d", "first_conversion": True, "value": "conversions"},
+     lambda ws: ws.attribution(conversion_event=["pay"], touch_event="view", lookback="7d",
+                               half_life="2d", first_conversion=True)),
 ]
 
 
@@ -188,7 +210,7 @@ def test_settings_resolve_the_same_way(ws, workspace, capsys):
 
 
 def test_every_analysis_has_a_case():
-    assert {c[0] for c in CASES} == set(registry.REGISTRY)
+    assert {c[0] for c in CASES} | {c[0] for c in RESPONSES_CASES} == set(registry.REGISTRY)
 
 
 @pytest.mark.parametrize("steps", ["view,pya", "View,pay", "view，pay，nope"])
@@ -215,6 +237,142 @@ def test_an_unknown_step_is_the_same_error_everywhere(steps, ws, workspace, clie
                           str(workspace), "--steps", steps], capture_output=True, text=True)
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.strip().splitlines() == [f"error: {error}"]
+
+
+#: the experiment on an exposures table (the shared workspace has none): its own workspace
+EXPOSURES_CASE = (
+    "experiment", {"experiment": "checkout", "steps": "view,pay", "window": "2d",
+                   "metric": "conversion,count:cart,revenue", "cuped": True, "correction": "bh"},
+    lambda ws: ws.experiment(experiment="checkout", steps=["view", "pay"], window="2d",
+                             metrics=["conversion", "count:cart", "revenue"], cuped=True,
+                             correction="bh"))
+
+
+@pytest.fixture(scope="module")
+def exposures_workspace(tmp_path_factory):
+    """Events, orders and exposures of 400 users, some active before their exposure."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    t0 = pd.Timestamp("2026-02-01T00:00:00Z")
+    exposures, events, orders = [], [], []
+    for i in range(400):
+        user = f"u{i}"
+        anchor = t0 + pd.Timedelta(minutes=int(rng.integers(0, 14 * 1440)))
+        exposures.append((user, "checkout", ("control", "new")[i % 2], anchor))
+        if i % 7 == 0:
+            exposures.append((user, "pricing", "b", anchor))
+        for _ in range(int(rng.integers(0, 6))):
+            ts = anchor + pd.Timedelta(minutes=int(rng.integers(-2 * 1440, 2 * 1440)))
+            name = str(rng.choice(["view", "cart", "pay"]))
+            events.append((user, name, ts))
+            if name == "pay":
+                orders.append((user, ts, float(rng.integers(5, 80))))
+    path = tmp_path_factory.mktemp("surfaces-exposures") / "ab.duckdb"
+    w = fs.connect(str(path))
+    w.load(pd.DataFrame(exposures, columns=["user_id", "experiment", "variant", "ts"]), "exposures")
+    w.load(pd.DataFrame(events, columns=["user_id", "event", "ts"]), "events")
+    w.load(pd.DataFrame(orders, columns=["user_id", "ts", "amount"]), "orders")
+    w.close()
+    return path
+
+
+def test_experiment_on_exposures_agrees_everywhere(exposures_workspace, capsys):
+    """Python = CLI = API = dashboard view for an exposures experiment with three metrics and
+    CUPED; the CSV tables of the CLI and the API are the same."""
+    from fastapi.testclient import TestClient
+
+    from funnelscope.web import Settings, create_app
+
+    name, query, python = EXPOSURES_CASE
+    entry = registry.get(name)
+    w = fs.connect(str(exposures_workspace), read_only=True)
+    expected = plain(python(w).to_dict())
+    w.close()
+    assert len(expected["comparisons"]) == 3 and expected["meta"]["variant_source"] == "exposures"
+    cli = cli_json(capsys, entry.cli_name, "--workspace", str(exposures_workspace),
+                   *flags(entry, query), "--format", "json")
+    assert plain(cli) == expected, "CLI differs from Python"
+    with TestClient(create_app(Settings(workspace=exposures_workspace, time_limit=120))) as c:
+        api = c.get(f"/api/{entry.api_route}?{urlencode(query)}")
+        assert api.status_code == 200, api.text
+        assert plain(api.json()) == expected, "API differs from Python"
+        view = c.get(f"/api/{entry.api_route}/view?{urlencode(query)}")
+        assert view.status_code == 200, view.text
+        assert plain(view.json()["result"]) == expected, "dashboard view differs from Python"
+        from funnelscope.cli.app import main
+
+        for table in entry.csv:
+            capsys.readouterr()
+            main([entry.cli_name, "--workspace", str(exposures_workspace), *flags(entry, query),
+                  "--format", "csv", "--table", table])
+            text = capsys.readouterr().out
+            served = c.get(f"/api/{entry.api_route}.csv?{urlencode({**query, 'table': table})}")
+            assert served.status_code == 200, served.text
+            assert served.text.replace("\r\n", "\n").strip() == text.replace("\r\n", "\n").strip()
+
+
+#: satisfaction needs a responses table (the shared workspace has none): its own workspace
+RESPONSES_CASES = [
+    ("satisfaction", {"by": "channel", "period": "week"},
+     lambda ws: ws.satisfaction(by="channel", period="week")),
+    ("satisfaction", {"by": "segment", "survey": "post_purchase", "csat_satisfied": 5,
+                      "horizon": "14d", "period": "month"},
+     lambda ws: ws.satisfaction(by="segment", survey=["post_purchase"], csat_satisfied=5,
+                                horizon="14d", period="month")),
+]
+
+
+@pytest.fixture(scope="module")
+def responses_workspace(tmp_path_factory):
+    """The ecommerce demo's events, customers, orders and survey responses (1,500 users)."""
+    from funnelscope.data.demo import generate
+
+    path = tmp_path_factory.mktemp("surfaces-responses") / "survey.duckdb"
+    shop = generate("ecommerce", users=1500, seed=7)
+    w = fs.connect(str(path))
+    for table in ("events", "customers", "orders", "responses"):
+        w.load(shop[table], table)
+    w.close()
+    return path
+
+
+@pytest.mark.parametrize("name,query,python", RESPONSES_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(RESPONSES_CASES)])
+def test_responses_analyses_agree_everywhere(name, query, python, responses_workspace, capsys):
+    """Python = CLI = API = dashboard view = report, and the CLI's and API's CSV tables."""
+    from fastapi.testclient import TestClient
+
+    from funnelscope.cli.app import main
+    from funnelscope.report.collect import collect
+    from funnelscope.web import Settings, create_app
+
+    entry = registry.get(name)
+    w = fs.connect(str(responses_workspace), read_only=True)
+    expected = plain(python(w).to_dict())
+    part = collect(w, w.definitions, only=(name,), options={name: query}).parts[name]
+    assert part.ok, part.error
+    assert plain(part.json) == expected, "report differs from Python"
+    w.close()
+    cli = cli_json(capsys, entry.cli_name, "--workspace", str(responses_workspace),
+                   *flags(entry, query), "--format", "json")
+    assert plain(cli) == expected, "CLI differs from Python"
+    with TestClient(create_app(Settings(workspace=responses_workspace, time_limit=120))) as c:
+        api = c.get(f"/api/{entry.api_route}?{urlencode(query)}")
+        assert api.status_code == 200, api.text
+        assert plain(api.json()) == expected, "API differs from Python"
+        view = c.get(f"/api/{entry.api_route}/view?{urlencode(query)}")
+        assert view.status_code == 200, view.text
+        assert plain(view.json()["result"]) == expected, "dashboard view differs from Python"
+        for table in entry.csv:
+            capsys.readouterr()
+            main([entry.cli_name, "--workspace", str(responses_workspace), *flags(entry, query),
+                  "--format", "csv", "--table", table])
+            text = capsys.readouterr().out
+            served = c.get(f"/api/{entry.api_route}.csv?{urlencode({**query, 'table': table})}")
+            assert served.status_code == 200, served.text
+            assert served.text.replace("\r\n", "\n").strip() == text.replace("\r\n", "\n").strip()
 
 
 def test_full_width_commas_separate_steps(ws, workspace, capsys):

@@ -360,8 +360,9 @@ FUNNEL = Analysis(
             "drop-off and time between steps.",
     function="funnelscope.analyses.funnel:funnel",
     tables=("events",), files=("events", "customers"), map_table="events",
-    csv=("steps", "groups", "periods"),
-    csv_needs={"groups": "--by COLUMN", "periods": "--period week"},
+    csv=("steps", "groups", "periods", "compare"),
+    csv_needs={"groups": "--by COLUMN", "periods": "--period week",
+               "compare": "--compare period:A..B,C..D or --compare-by COLUMN"},
     render="funnelscope.cli.commands.funnel:render",
     csv_rows="funnelscope.cli.commands.funnel:csv_rows",
     prepare="funnelscope.analyses.funnel.request:prepare",
@@ -395,9 +396,18 @@ FUNNEL = Analysis(
               help="Only each entity's first first-step event can start the funnel."),
         Param("censor", "bool", default=None, flag="--no-censor", invert=True,
               help="Count entities whose window is still open as dropped (API: censor=false)."),
+        Param("compare", metavar="SPEC",
+              help="Compare entry periods, each against the first: "
+                   "period:2026-01-01..2026-01-31,2026-02-01..2026-02-28 (days, both "
+                   "inclusive) or before:2026-03-01 (before vs on or after)."),
+        Param("compare_by", metavar="COLUMN",
+              help="Compare the funnels of each value of a column (what --by accepts), "
+                   "each against the first value."),
     ),
     examples=(
         "funnelscope funnel --workspace demo/funnelscope.duckdb --steps view,add_to_cart,checkout,pay --window 7d --by channel",
+        "funnelscope funnel --workspace demo/funnelscope.duckdb --steps view,add_to_cart,pay --compare period:2026-01-01..2026-01-31,2026-02-01..2026-02-28",
+        "funnelscope funnel --workspace demo/funnelscope.duckdb --name checkout --compare-by platform --format json",
         "funnelscope funnel --workspace demo/funnelscope.duckdb --name checkout --by channel",
         "funnelscope funnel --events events.parquet --steps view,pay --window 1d --format json",
     ),
@@ -491,6 +501,9 @@ CHURN = Analysis(
         Param("cancel_event", "names", help="Use a cancellation event instead of inactivity."),
         Param("period", "choice", choices=PERIODS, default="month", help="Churn-rate period."),
         _by("Break down by a column of the user's first event or of the customers table."),
+        Param("population", "choice", choices=("all", "buyers"), default="all",
+              help="all (everyone with activity) | buyers (users with an order, from their "
+                   "first order on: customer churn). buyers needs the orders table."),
         Param("show", "names", default="lifetime,periods", view=True, api=False,
               help="table output: lifetime, periods, survival (comma-separated)."),
     ),
@@ -824,57 +837,79 @@ BENCHMARK = Analysis(
 
 EXPERIMENT = Analysis(
     name="experiment", title="Experiment",
-    summary="A/B test on the workspace: funnel conversion per variant compared with the "
-            "control (lifts with CIs, sequential, Bayesian, SRM check).",
-    description="The variant of a user comes from --variant-column, any events column (users "
-                "seen with several values are excluded) or customers column. The JSON is "
-                "funnelscope abtest's, plus spec and meta. Methods: docs/experiments.md.",
+    summary="A/B test on the workspace: conversion, event counts or revenue per user per "
+            "variant compared with the control (lifts with CIs, Welch t, sequential, "
+            "Bayesian, SRM check, Holm/BH across comparisons, optional CUPED).",
+    description="Variants from --experiment NAME (the exposures table; the window starts at "
+                "each user's first exposure; users exposed to several variants are excluded) "
+                "or --variant-column (an events or customers column; the window starts at the "
+                "funnel entry). For conversion the JSON is funnelscope abtest's contract; mean "
+                "metrics add mean/variance and tests.welch. Methods: docs/experiments.md.",
     function="funnelscope.analyses.experiment.run:experiment",
-    tables=("events",), files=("events", "customers"), map_table="events",
+    tables=("events",), files=("events", "customers", "orders"), map_table="events",
     csv=("variants", "comparisons"),
     render="funnelscope.cli.commands.experiment_view:render",
     csv_rows="funnelscope.cli.commands.experiment_view:csv_rows",
-    report=None,
+    report={},  # + the exposures' first experiment and funnel: report/collect.py REQUESTS
     params=(
         Param("steps", "names", short="-s", metavar="EVENTS",
-              help="Funnel event names, comma-separated: users = entering the first, "
-                   "conversions = reaching the last. e.g. view,pay"),
-        Param("window", "duration", default="7d",
-              help="Max time from the first step to the last: 30m, 1h, 7d."),
+              help="Funnel event names, comma-separated, for the conversion metric (with "
+                   "--variant-column also who is in: users entering the first). e.g. view,pay; "
+                   "with --experiment, --steps pay = paid within the window after exposure."),
+        Param("experiment", metavar="NAME",
+              help="An experiment of the exposures table (user_id, experiment, variant, ts): "
+                   "variant and window start from each user's exposures."),
         Param("variant_column", metavar="COLUMN",
-              help="Column naming each user's variant: any events column (e.g. variant, "
-                   "platform) or customers column (e.g. channel)."),
+              help="Instead of --experiment: the column naming each user's variant, any "
+                   "events column (e.g. variant, platform) or customers column (e.g. channel)."),
+        Param("metric", "names", repeat=True, target="metrics", metavar="METRIC",
+              help="conversion (the funnel of --steps), count:EVENT (events per user) or "
+                   "revenue (orders.amount per user), in the window. Repeatable. "
+                   "[default: conversion]"),
+        Param("window", "duration", default="7d",
+              help="The metric window after each user's exposure / entry: 30m, 1h, 7d."),
         Param("control", metavar="NAME",
               help="The control variant. [default: the alphabetically first variant]"),
         Param("alpha", "float", default=0.05, low=0.0001, high=0.5,
               help="Two-sided significance level; intervals are 1 - alpha."),
+        Param("correction", "choice", choices=("holm", "bh", "none"), default="holm",
+              help="Multiple-testing adjustment across all variant x metric comparisons: "
+                   "holm | bh (Benjamini-Hochberg) | none."),
+        Param("cuped", "bool",
+              help="CUPED: adjust each metric by the same metric in the pre-period (the "
+                   "window before each user's exposure / entry)."),
         Param("mode", "choice", choices=("ordered", "strict", "any"), default="ordered",
-              help="Funnel mode: ordered | strict | any."),
-        Param("start", "date", help="Only events from this date/time (reporting time zone)."),
-        Param("end", "date", help="Only events before this date/time."),
+              help="Funnel mode: ordered | strict | any (strict: --variant-column only)."),
+        Param("start", "date", help="Only users exposed / entering from this date/time "
+                                    "(reporting time zone)."),
+        Param("end", "date", help="Only users exposed / entering before this date/time."),
     ),
     examples=(
         "funnelscope experiment --workspace demo/funnelscope.duckdb --variant-column platform --steps view,pay --window 7d",
         "funnelscope experiment --workspace demo/funnelscope.duckdb --variant-column channel --steps view,add_to_cart,pay --control organic --format json",
+        "funnelscope experiment --workspace demo/funnelscope.duckdb --experiment checkout_redesign --steps pay --metric conversion --metric count:add_to_cart --metric revenue --cuped",
     ),
 )
 
 WATCH = Analysis(
     name="watch", title="Conversion watch",
-    summary="Daily conversion monitoring: entrants and conversion to each step per entry day, "
-            "against the same weekday of the previous weeks; alerts for days outside the band.",
-    description="Band: median ± k·1.4826·MAD of the same weekday over --weeks weeks (at least "
-                "3 days; never narrower than the sampling error). Only days whose window has "
-                "closed and with --min-entrants entrants are judged. Exit status 1 when an "
-                "alert fires within --since (cron). Method: docs/monitoring.md.",
+    summary="Conversion monitoring: entrants and conversion to each step (and metrics of "
+            "funnelscope.yml) per day or hour, against the same weekday (hour of the week) of "
+            "the previous weeks; alerts for buckets outside the band.",
+    description="Band: median of the same weekday (--every hour: same weekday and hour) over "
+                "--weeks weeks (at least 3 points) ± k·max(φ, 1) sampling errors, φ = "
+                "1.4826·median |error| of the whole window's leave-one-out predictions in "
+                "sampling errors (never narrower than the sampling error). Only buckets whose window has closed and with --min-entrants "
+                "entrants are judged. Exit status 1 when an alert fires within --since (cron); "
+                "--webhook URL posts the alerts. Method: docs/monitoring.md.",
     function="funnelscope.analyses.monitor.run:watch",
     tables=("events",), files=("events", "customers"), map_table="events",
     csv=("alerts", "series"),
     render="funnelscope.cli.commands.watch_view:render",
     csv_rows="funnelscope.cli.commands.watch_view:csv_rows",
     prepare="funnelscope.analyses.monitor.run:prepare",
-    exit_status="funnelscope.analyses.monitor.result:exit_status",
-    report=None,
+    exit_status="funnelscope.cli.commands.watch_view:exit_status",
+    report={"since": "14d"},  # + the first named funnel: report/collect.py REQUESTS
     params=(
         Param("steps", "names", short="-s", metavar="EVENTS",
               help="Event names in order, comma-separated: view,add_to_cart,pay."),
@@ -890,20 +925,181 @@ WATCH = Analysis(
         Param("weeks", "int", default=4, low=3, high=52,
               help="Same-weekday history of the baseline, in weeks."),
         Param("threshold", "float", default=3.0, low=0.5, high=20,
-              help="k of the band median ± k·1.4826·MAD."),
+              help="k of the band median ± k·max(φ, 1)·sampling error (docs/monitoring.md)."),
         Param("min_entrants", "int", default=30, low=1,
-              help="Judge a day's conversion only with at least this many entrants."),
+              help="Judge a day's (hour's) conversion only with at least this many entrants."),
+        Param("every", "choice", default="day", choices=("day", "hour"),
+              help="Bucket size: calendar days, or wall-clock hours compared with the same "
+                   "hour of the same weekday."),
+        Param("metric", "names", target="metrics", repeat=True, metavar="NAME",
+              help="Also watch this metric of funnelscope.yml per day/hour (repeatable); "
+                   "without --steps/--name only the metrics are watched."),
+        Param("webhook", metavar="URL", api=False,
+              help="POST the alerts as JSON to this http(s) URL when at least one fires "
+                   "(timeout 10 s; a failure is reported on stderr, exit status stays 1)."),
     ),
     examples=(
         "funnelscope watch --workspace demo/funnelscope.duckdb --name checkout --since 14d",
         "funnelscope watch --workspace demo/funnelscope.duckdb --steps view,pay --window 1d --by channel --format json",
+        "funnelscope watch --workspace demo/funnelscope.duckdb --metric orders_by_channel --since 7d",
+        "funnelscope watch --workspace demo/funnelscope.duckdb --steps view,add_to_cart --window 1h --every hour --since 2d --min-entrants 5",
+    ),
+)
+
+ATTRIBUTION = Analysis(
+    name="attribution", title="Attribution",
+    summary="Multi-touch attribution: conversions (and revenue) per channel by first touch, "
+            "last touch, linear, time decay, position (40/20/40) and the Markov removal effect.",
+    description="A conversion's journey = the user's touches in --lookback before it (after "
+                "the previous conversion); users who never convert end in null. First, last "
+                "and linear are ChannelAttribution's heuristic_models(); Markov is the "
+                "first-order chain, solved exactly. DuckDB only. Definitions: "
+                "docs/attribution.md.",
+    function="funnelscope.analyses.attribution.run:attribution",
+    tables=("events",), files=("events", "orders"), map_table="events",
+    csv=("channels", "revenue", "models", "transitions"),
+    csv_needs={"revenue": "--value revenue"},
+    render="funnelscope.cli.commands.attribution_view:render",
+    report={"conversion_event": "pay", "value": "revenue"},
+    params=(
+        Param("conversion_event", "names", metavar="EVENTS",
+              help="The event(s) that are conversions, e.g. pay."),
+        Param("touch_event", "names", metavar="EVENTS",
+              help="The event(s) that are touches, e.g. visit (default: every event with a "
+                   "channel that is not a conversion)."),
+        Param("channel_column", default="channel", metavar="COLUMN",
+              help="The events column naming each touch's channel."),
+        Param("lookback", "duration", default="30d",
+              help="Touches at most this long before a conversion count: 7d, 30d."),
+        Param("half_life", "duration", default="7d",
+              help="Time-decay half-life: a touch this much older earns half the credit."),
+        Param("value", "choice", choices=("conversions", "revenue"), default="conversions",
+              help="revenue: also share out each conversion's amount (events.amount, else "
+                   "orders.amount by order_id)."),
+        Param("first_conversion", "bool",
+              help="Only each user's first conversion (default: every occurrence)."),
+        Param("order", "int", default=1, low=1,
+              help="Markov chain order; only 1 is supported."),
+    ),
+    examples=(
+        "funnelscope attribution --workspace demo/funnelscope.duckdb --touch-event view --channel-column channel --conversion-event pay --lookback 30d --format json",
+        "funnelscope attribution --workspace demo/funnelscope.duckdb --conversion-event pay --value revenue --half-life 3d --first-conversion",
+    ),
+)
+
+PATHS = Analysis(
+    name="paths", title="User paths",
+    summary="User paths: the next (or previous) events after a step or a drop-off, top paths "
+            "to conversion, step-to-step transitions, sessions and time on step.",
+    description="A user's anchor is their first (--occurrence last: last) --after/--before "
+                "event, or their first --to event; the path is the --depth events after (before)"
+                " it in the order (ts, event_id, event), repeats collapsed unless "
+                "--keep-repeats; (end)/(start) mark a shorter path. --dropped/--converted keep "
+                "the users whose funnel over --steps stopped at / went past the anchor step. "
+                "Sessions end after more than --session-gap without events. Definitions: "
+                "docs/journeys.md.",
+    function="funnelscope.analyses.paths.run:paths",
+    tables=("events",), files=("events",), map_table="events",
+    csv=("paths", "transitions", "sessions", "time_on_step"),
+    render="funnelscope.cli.commands.paths_view:render",
+    csv_rows="funnelscope.cli.commands.paths_view:csv_rows",
+    prepare="funnelscope.analyses.paths.request:prepare",
+    report={"top": 10},
+    params=(
+        Param("after", metavar="EVENT",
+              help="Paths of the events after each user's first EVENT (e.g. checkout)."),
+        Param("before", metavar="EVENT",
+              help="Paths of the events leading to each user's first EVENT."),
+        Param("to", metavar="EVENT",
+              help="Top paths to conversion: the events before each user's first EVENT, "
+                   "then EVENT."),
+        Param("occurrence", "choice", choices=("first", "last"), default="first",
+              help="Anchor on the user's first or last --after/--before event."),
+        Param("depth", "int", default=3, low=1, high=20, help="Events per path."),
+        Param("within", "duration",
+              help="Only events at most this long after (before) the anchor: 30m, 1d."),
+        Param("keep_repeats", "bool",
+              help="Keep consecutive repeats of an event (default: a run counts once)."),
+        Param("dropped", "bool",
+              help="Only users who reached the --after step of the --steps funnel but not "
+                   "the next step within --window."),
+        Param("converted", "bool",
+              help="Only users who reached the --after step and then the next step."),
+        Param("steps", "names", short="-s", metavar="EVENTS",
+              help="The funnel for --dropped/--converted: view,add_to_cart,checkout,pay "
+                   "(default: --funnel, else the first funnelscope.yml funnel with the step)."),
+        Param("funnel", short="-n", metavar="NAME",
+              help="A funnel named in funnelscope.yml for --dropped/--converted (its steps, "
+                   "window and mode; other options override them)."),
+        Param("window", "duration",
+              help="Funnel window for --dropped/--converted: 30m, 1h, 7d. [default: the "
+                   "named funnel's, else 7d]"),
+        Param("mode", "choice", choices=("ordered", "strict", "any"),
+              help="Funnel mode for --dropped/--converted. [default: the named funnel's, "
+                   "else ordered]"),
+        Param("top", "int", default=20, low=1, high=1000,
+              help="Paths listed; the rest are summed in one (other) row."),
+        Param("matrix", "bool",
+              help="Transitions: the whole-log first-order transition matrix instead of the "
+                   "paths' step-by-step pairs."),
+        Param("session_gap", "duration", default="30m",
+              help="Inactivity that ends a session (a gap exactly this long does not)."),
+    ),
+    examples=(
+        "funnelscope paths --workspace demo/funnelscope.duckdb --steps view,add_to_cart,checkout,pay --after checkout --dropped --depth 3",
+        "funnelscope paths --workspace demo/funnelscope.duckdb --to pay --depth 4 --format json",
+    ),
+)
+
+SATISFACTION = Analysis(
+    name="satisfaction", title="Satisfaction",
+    summary="Customer satisfaction from survey answers: NPS (with a 95% interval) and CSAT, "
+            "by segment, by week or month, per survey, and linked to repurchase and revenue "
+            "(do detractors churn more?).",
+    description="NPS = % promoters (9-10) − % detractors (0-6) of the NPS answers, in points; "
+                "CSAT = share of CSAT answers of 4-5 (of 1-5; --csat-satisfied, --csat-scale). "
+                "With an orders table, each user's first NPS answer is linked to their orders "
+                "in the --horizon after it (users whose horizon passes the data's end are "
+                "censored). Scores outside the scale are an error, never dropped. DuckDB only. "
+                "Definitions: docs/metrics.md (Satisfaction).",
+    function="funnelscope.analyses.satisfaction.run:satisfaction",
+    tables=("responses",),
+    csv=("summary", "surveys", "churn", "churn_test", "groups", "periods"),
+    csv_needs={"groups": "--by COLUMN", "periods": "--period week"},
+    render="funnelscope.cli.commands.satisfaction_view:render",
+    report={"period": "week"},
+    params=(
+        _by("Break down by a customers column (e.g. channel, segment), a saved segment or an "
+            "extra responses column."),
+        Param("period", "choice", choices=("week", "month"),
+              help="NPS and CSAT trend by the answer's week or month (reporting time zone)."),
+        Param("survey", "names", metavar="NAMES",
+              help="Only answers of these surveys, comma-separated. [default: all]"),
+        Param("nps_question", metavar="NAME",
+              help="The question holding the NPS answers (0-10). [default: nps]"),
+        Param("csat_question", metavar="NAME",
+              help="The question holding the CSAT answers (1-5). [default: csat]"),
+        Param("nps_scale", default="0-10", metavar="LOW-HIGH",
+              help="The NPS scale: 0-10 or 1-10 (promoters 9-10, detractors up to 6)."),
+        Param("csat_scale", default="1-5", metavar="LOW-HIGH",
+              help="The CSAT scale, e.g. 1-5 or 1-7; scores outside it are an error."),
+        Param("csat_satisfied", "int", metavar="SCORE",
+              help="Lowest CSAT score that counts as satisfied. [default: the top two boxes, "
+                   "4 on 1-5]"),
+        Param("horizon", "duration", default="30d",
+              help="Churn link: an order within this long after the NPS answer counts as "
+                   "ordering again: 30d, 8w."),
+    ),
+    examples=(
+        "funnelscope satisfaction --workspace demo/funnelscope.duckdb --by channel --format json",
+        "funnelscope satisfaction --workspace demo/funnelscope.duckdb --by segment --period month --horizon 30d",
     ),
 )
 
 #: The built-in analyses, in the order surfaces list them.
 ENTRIES: tuple[Analysis, ...] = (FUNNEL, RETENTION, ACTIVITY, CHURN, AARRR, PIPELINE, B2B, RFM,
                                  CLUSTERS, CLV, ACQUISITION, CHURN_RISK, BENCHMARK,
-                                 EXPERIMENT, WATCH)
+                                 EXPERIMENT, WATCH, ATTRIBUTION, PATHS, SATISFACTION)
 #: Every analysis by name: the built-in ones, then registered ones (:func:`register`).
 REGISTRY: dict[str, Analysis] = {a.name: a for a in ENTRIES}
 PLUGIN_GROUP = "funnelscope.analyses"

@@ -22,7 +22,8 @@ from funnelscope.errors import ConfigError
 BUILDERS: dict[str, dict[str, Callable[..., Any]]] = {}
 #: Result class name -> {kind -> predicate(result) saying whether the data for it exists}.
 AVAILABLE: dict[str, dict[str, Callable[[Any], bool]]] = {}
-_MODULES = ("funnel", "pipeline", "retention", "value", "benchmark")
+_MODULES = ("funnel", "pipeline", "retention", "value", "benchmark", "attribution", "paths",
+            "experiment", "monitor", "satisfaction")
 _loaded = False
 
 
