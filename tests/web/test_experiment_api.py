@@ -120,7 +120,7 @@ def test_abtest_refuses_bad_requests_with_a_4xx(client, params, status, words):
 
 
 @pytest.mark.parametrize("params,status,words", [
-    ({"baseline": "0.2"}, 422, ("mde",)),
+    ({"baseline": "0.2"}, 400, ("--mde", "--users")),
     ({"baseline": "1.2", "mde": "0.05"}, 422, ("baseline",)),
     ({"baseline": "0", "mde": "0.05"}, 422, ("baseline",)),
     ({"baseline": "0.2", "mde": "0"}, 422, ("mde",)),
@@ -144,14 +144,18 @@ def test_the_schema_types_and_bounds_every_parameter(client):
     ab = {p["name"]: p for p in paths["/api/abtest"]["get"]["parameters"]}
     ss = {p["name"]: p for p in paths["/api/sample-size"]["get"]["parameters"]}
     assert set(ab) == {"control", "treatment", "alpha", "split", "tuning"}
-    assert set(ss) == {"baseline", "mde", "relative", "power", "alpha", "variants", "daily_users"}
+    assert set(ss) == {"baseline", "mde", "users", "relative", "power", "alpha", "variants",
+                       "daily_users", "entry_event"}
     assert ab["control"]["required"] and ab["treatment"]["required"]
     assert ab["treatment"]["schema"]["type"] == "array" and ab["treatment"]["schema"]["maxItems"] == 32
     assert ab["control"]["schema"]["maxLength"] == 120
     assert ab["alpha"]["schema"]["minimum"] == 0.0001 and ab["alpha"]["schema"]["maximum"] == 0.5
     assert ss["baseline"]["schema"]["exclusiveMinimum"] == 0
     assert ss["baseline"]["schema"]["exclusiveMaximum"] == 1
-    assert ss["mde"]["schema"]["minimum"] == 0.0001
+    mde = next(a for a in ss["mde"]["schema"]["anyOf"] if a.get("type") == "number")
+    assert mde["minimum"] == 0.0001
+    users = next(a for a in ss["users"]["schema"]["anyOf"] if a.get("type") == "integer")
+    assert users["minimum"] == 2 and users["maximum"] == 10**12
     assert ss["relative"]["schema"]["type"] == "boolean"
     assert ss["variants"]["schema"]["type"] == "integer"
     for name in ("power", "alpha", "variants"):

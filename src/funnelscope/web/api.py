@@ -183,9 +183,13 @@ def sample_size(
     request: Request,
     baseline: Annotated[float, Query(gt=0, lt=1, description="Control conversion rate, a "
                                      "fraction (0.2 = 20%).")],
-    mde: Annotated[float, Query(ge=0.0001, le=10000, description=(
+    mde: Annotated[float | None, Query(ge=0.0001, le=10000, description=(
         "Smallest effect worth detecting, at least 0.0001: absolute rate points (0.05 = +5 "
-        "points), or relative with relative=true (0.05 = +5%)."))],
+        "points), or relative with relative=true (0.05 = +5%). Gives the users needed; give "
+        "this or users."))] = None,
+    users: Annotated[int | None, Query(ge=2, le=10**12, description=(
+        "Users per variant you can get: gives the smallest effect they detect (mde) "
+        "instead."))] = None,
     relative: Annotated[bool, Query(description="mde is relative to the baseline (target = "
                                     "baseline x (1 + mde)).")] = False,
     power: Annotated[float, Query(ge=0.01, le=0.9999, description="Power, 1 - type II "
@@ -197,19 +201,31 @@ def sample_size(
     daily_users: Annotated[float | None, Query(gt=0, le=1e12, description=(
         "Users entering the experiment per day (all variants): adds the run time in "
         "days."))] = None,
+    entry_event: Annotated[str | None, Query(max_length=200, description=(
+        "Measure daily_users on the served workspace instead: distinct users of this event "
+        "in the last 28 days of the data / 28."))] = None,
 ) -> JSONResponse:
     """The JSON of `funnelscope sample-size --baseline ... --mde ... --format json`: users per
     variant (rounded up), total, and with daily_users the days to run. A request no sample
     size below 10^15 per variant can answer is a 400."""
     from funnelscope.analyses.experiment.requests import sample_size_plan
 
-    def go(_ws):
+    from funnelscope.analyses.experiment.requests import daily_entrants
+    from funnelscope.errors import ConfigError
+
+    def go(ws):
+        traffic, daily = None, daily_users
+        if entry_event is not None:
+            if daily_users is not None:
+                raise ConfigError("give daily_users or entry_event, not both.")
+            traffic = daily_entrants(ws, entry_event)
+            daily = traffic["daily_users"]
         return _computed("sample-size", lambda: sample_size_plan(
             baseline, mde, relative=relative, power=power, alpha=alpha, variants=variants,
-            daily_users=daily_users))
+            daily_users=daily, users=users, traffic=traffic))
 
-    key = ("sample-size", json.dumps([baseline, mde, relative, power, alpha, variants,
-                                      daily_users]))
+    key = ("sample-size", json.dumps([baseline, mde, users, relative, power, alpha, variants,
+                                      daily_users, entry_event]))
     return answer(request, state(request).run(go, key=key))
 
 

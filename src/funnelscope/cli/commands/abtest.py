@@ -3,6 +3,8 @@ test): experiments from counts alone, no workspace. Methods: docs/experiments.md
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from funnelscope.cli.common import FormatOpt
@@ -101,45 +103,76 @@ def _print_abtest(result: dict) -> None:
 
 def sample_size(
     baseline: float = typer.Option(..., "--baseline", "-b", help="Control conversion rate, a fraction (0.2 = 20%)."),
-    mde: float = typer.Option(..., "--mde", help="Smallest effect worth detecting: absolute rate points (0.05 = +5 points), or relative with --relative (0.05 = +5%)."),
-    relative: bool = typer.Option(False, "--relative", help="--mde is relative to the baseline (target = baseline x (1 + mde))."),
+    mde: float = typer.Option(None, "--mde", help="Smallest effect worth detecting: absolute rate points (0.05 = +5 points), or relative with --relative (0.05 = +5%). Gives the users needed."),
+    users: int = typer.Option(None, "--users", min=2, help="Users per variant you can get: gives the smallest effect they detect (the MDE) instead."),
+    relative: bool = typer.Option(False, "--relative", help="--mde (and the MDE found) is relative to the baseline (target = baseline x (1 + mde))."),
     power: float = typer.Option(0.8, "--power", min=0.01, max=0.9999, help="Power, 1 - type II error."),
     alpha: float = typer.Option(0.05, "--alpha", min=0.0001, max=0.5, help="Two-sided significance level."),
     variants: int = typer.Option(2, "--variants", min=2, help="Number of variants, control included."),
     daily_users: float = typer.Option(None, "--daily-users", min=0.0, help="Users entering the experiment per day (all variants): adds the run time in days."),
+    workspace: Path = typer.Option(None, "--workspace", "-w", help="Measure the daily users from this workspace instead (with --entry-event)."),
+    entry_event: str = typer.Option(None, "--entry-event", metavar="EVENT", help="With --workspace: users entering per day = distinct users of EVENT in the last 28 days / 28."),
     fmt: str = FormatOpt,
 ) -> None:
-    """Users per variant to detect a change in conversion rate (R's power.prop.test).
+    """Users per variant to detect a change in conversion rate, or the change a number of
+    users detects (R's power.prop.test), and how long the test runs.
 
     Two-sided test of two proportions at --alpha with --power; per_variant is rounded up.
+    The run time divides the users all variants need by the users entering per day: given
+    (--daily-users) or measured on a workspace's current traffic (--workspace --entry-event).
 
     Example:
       funnelscope sample-size --baseline 0.2 --mde 0.05
       funnelscope sample-size --baseline 0.2 --mde 0.1 --relative --daily-users 2000 --format json
+      funnelscope sample-size --baseline 0.12 --users 3000 --relative
+      funnelscope sample-size --baseline 0.12 --mde 0.1 --relative --workspace demo/funnelscope.duckdb --entry-event view
     """
-    from funnelscope.analyses.experiment.requests import sample_size_plan
+    from funnelscope.analyses.experiment.requests import daily_entrants, sample_size_plan
     from funnelscope.cli.output import check_format, print_csv, print_json, print_table
+    from funnelscope.errors import ConfigError
 
     check_format(fmt)
+    traffic = None
+    if entry_event is not None or workspace is not None:
+        if entry_event is None or workspace is None:
+            raise ConfigError("measuring traffic needs both --workspace and --entry-event.",
+                              hint="e.g. --workspace demo/funnelscope.duckdb --entry-event view")
+        if daily_users is not None:
+            raise ConfigError("give --daily-users or --workspace/--entry-event, not both.")
+        import funnelscope as fs
+
+        ws = fs.connect(str(workspace), read_only=True)
+        try:
+            traffic = daily_entrants(ws, entry_event)
+        finally:
+            ws.close()
+        daily_users = traffic["daily_users"]
     out = sample_size_plan(baseline, mde, relative=relative, power=power, alpha=alpha,
-                           variants=variants, daily_users=daily_users)
+                           variants=variants, daily_users=daily_users, users=users,
+                           traffic=traffic)
     target, per_variant = out["target"], out["per_variant"]
     if fmt == "json":
         print_json(out)
     elif fmt == "csv":
-        print_csv([{k: v for k, v in out.items() if k != "method"}])
+        print_csv([{k: v for k, v in out.items() if k not in ("method", "traffic")}])
     else:
+        effect = (f"{target:.2%} ({(target - baseline) * 100:+.2f} points, "
+                  f"{target / baseline - 1:+.1%})")
         rows = [
             {"": "baseline rate", "value": f"{baseline:.2%}"},
-            {"": "target rate", "value": f"{target:.2%} ({(target - baseline) * 100:+.2f} points, "
-                                         f"{target / baseline - 1:+.1%})"},
+            {"": "detectable target rate" if users is not None else "target rate",
+             "value": effect},
             {"": "power / alpha", "value": f"{power:.0%} / {alpha:g} (two-sided)"},
             {"": "users per variant", "value": f"{per_variant:,}"},
             {"": f"total ({variants} variants)", "value": f"{per_variant * variants:,}"},
         ]
         if daily_users is not None:
-            rows.append({"": f"days at {daily_users:,.0f} users/day", "value": f"{out['days']:,}"})
-        print_table(rows, title="Sample size (R power.prop.test)")
+            source = (f" ({traffic['event']}: {traffic['users']:,} users in the last "
+                      f"{traffic['days']} days)" if traffic else "")
+            rows.append({"": f"days at {daily_users:,.0f} users/day{source}",
+                         "value": f"{out['days']:,}"})
+        print_table(rows, title="Sample size (R power.prop.test)" if users is None
+                    else "Minimum detectable effect (R power.prop.test)")
 
 
 def register(app: typer.Typer) -> None:
