@@ -208,9 +208,7 @@ def sample_size(
     """The JSON of `funnelscope sample-size --baseline ... --mde ... --format json`: users per
     variant (rounded up), total, and with daily_users the days to run. A request no sample
     size below 10^15 per variant can answer is a 400."""
-    from funnelscope.analyses.experiment.requests import sample_size_plan
-
-    from funnelscope.analyses.experiment.requests import daily_entrants
+    from funnelscope.analyses.experiment.requests import daily_entrants, sample_size_plan
     from funnelscope.errors import ConfigError
 
     def go(ws):

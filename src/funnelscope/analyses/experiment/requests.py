@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC
 from typing import Any
 
 _COUNTS = re.compile(r"^\s*(?:(?P<name>[^=]+?)\s*=\s*)?(?P<conv>[^/=]+?)\s*/\s*(?P<users>[^/=]+?)\s*$")
@@ -175,10 +176,10 @@ def daily_entrants(ws: Any, event: str, days: int = 28) -> dict[str, Any]:
         f"SELECT count(DISTINCT user_id), epoch_us(min(ts)), epoch_us(max(ts)) FROM e, w "
         f"WHERE ts > last - INTERVAL {int(days)} DAY"
     ).fetchone()
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     def iso(us):
-        return None if us is None else datetime.fromtimestamp(us / 1e6, tz=timezone.utc).isoformat()
+        return None if us is None else datetime.fromtimestamp(us / 1e6, tz=UTC).isoformat()
 
     users = int(row[0] or 0)
     return {"event": event, "days": days, "users": users, "from": iso(row[1]), "to": iso(row[2]),
