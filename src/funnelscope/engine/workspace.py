@@ -37,10 +37,22 @@ class InPlaceView:
     ``unfiltered``: SQL of the view's projection before it drops rows lacking a required
     column (a superset of the view). ``ts_statistics``: DuckDB reads ``ts``'s min/max over
     ``unfiltered`` from the file's statistics (Parquet keeping its own TIMESTAMPTZ column).
+    ``ts_us``: name of a BIGINT column of ``unfiltered`` (not of the view) holding ``ts`` as
+    epoch microseconds, computed from the file's own values in integer arithmetic (equal to
+    ``epoch_us(ts)``, NULL exactly where ``ts`` is); None when ``epoch_us(ts)`` is as cheap
+    (a TIMESTAMPTZ source).
+    ``ts_window``: for ``ts_us`` on Parquet, ``(first_rows, last_rows, first_at_most,
+    last_at_least)``: two predicates over ``unfiltered``'s raw time column (which Parquet
+    statistics bound) keeping the rows near the file's first and last times. When the first
+    ``ts_us`` of the analysed rows among ``first_rows`` is <= ``first_at_most`` it is the first
+    of all analysed rows; likewise the last among ``last_rows`` when >= ``last_at_least`` (no
+    pass over every row needed).
     """
 
     unfiltered: str
     ts_statistics: bool
+    ts_us: str | None = None
+    ts_window: tuple[str, str, int, int] | None = None
 
 
 @dataclass(frozen=True)
