@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from funnelscope.engine.workspace import WorkspaceBase as Workspace
 
 FILENAME = "funnelscope.yml"
-TOP_LEVEL = ("timezone", "funnels", "segments", "pipelines", "metrics", "benchmarks")
+TOP_LEVEL = ("timezone", "funnels", "segments", "pipelines", "metrics", "benchmarks", "leads")
 FUNNEL_KEYS = ("steps", "window", "mode", "breakdowns", "period", "count", "entity", "exclude",
                "where", "first_time", "description")
 SEGMENT_KINDS = {
@@ -405,6 +405,8 @@ class Definitions:
     metrics: dict[str, MetricDefinition] = field(default_factory=dict)
     #: industry -> {metric: value (None: no benchmark), currency: text} over the defaults
     benchmarks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``leads:``: {"rules": (Rule, ...)} (funnelscope.analyses.leads.rules)
+    leads: dict[str, Any] = field(default_factory=dict)
 
     def _get(self, kind: str, name: str):
         items = getattr(self, kind)
@@ -454,6 +456,7 @@ class Definitions:
                               "description": p.description} for n, p in self.pipelines.items()},
             "metrics": {n: m.to_dict() for n, m in self.metrics.items()},
             "benchmarks": {n: dict(b) for n, b in self.benchmarks.items()},
+            "leads": {"rules": [r.to_dict() for r in self.leads.get("rules", ())]},
         }
 
 
@@ -696,6 +699,26 @@ def _benchmarks(doc: _Doc, value: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _leads(doc: _Doc, value: Any) -> dict[str, Any]:
+    """``leads: {rules: [{name, when, points}]}`` (grammar: analyses/leads/rules.py)."""
+    from funnelscope.analyses.leads.rules import RuleError, parse_rules
+
+    if value is None:
+        return {}
+    _mapping(doc, value, ("leads",), "lead settings, e.g. {rules: [...]}")
+    _known(doc, value, ("leads",), ("rules",))
+    rules = value.get("rules")
+    if rules is not None:
+        _list(doc, rules, ("leads", "rules"), "{name: hot cart, when: {event: add_to_cart}, points: 30}")
+    try:
+        return {"rules": parse_rules(rules)}
+    except RuleError as exc:
+        path = ("leads", "rules", *exc.key)
+        doc.fail(path, exc.message, hint=exc.hint,
+                 at_key=bool(exc.key) and path in doc.keys and path not in doc.where)
+        raise  # unreachable: fail raises
+
+
 def parse(text: str, source: str = FILENAME) -> Definitions:
     """Validate the text of a funnelscope.yml; ``source`` names it in error messages."""
     doc = _Doc(source, text)
@@ -732,7 +755,8 @@ def parse(text: str, source: str = FILENAME) -> Definitions:
                          hint="Save it first (funnelscope rfm --save) and name its column, "
                               "e.g. rfm_segment.")
     benchmarks = _benchmarks(doc, top.get("benchmarks"))
-    return Definitions(path=source, timezone=tz, benchmarks=benchmarks, **sections)
+    return Definitions(path=source, timezone=tz, benchmarks=benchmarks,
+                       leads=_leads(doc, top.get("leads")), **sections)
 
 
 def load(path: str | Path) -> Definitions:

@@ -61,3 +61,27 @@ def bottleneck_table(d: pd.DataFrame, spec: PipelineSpec,
     out = out.iloc[order].reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out
+
+
+BY_COLUMNS = ["group", "deals", "from_stage", "to_stage", "reached", "lost", "loss_rate",
+              "value_if_passed", "lost_value", "controllability", "priority"]
+
+
+def bottlenecks_by(d: pd.DataFrame, spec: PipelineSpec, groups: np.ndarray) -> pd.DataFrame:
+    """Per segment (``groups``: one label per deal, e.g. the owner): its own bottleneck, the
+    rank-1 transition of :func:`bottleneck_table` computed on that segment's deals alone
+    (value_if_passed from the segment's own won deals; the same controllability scores).
+    Segments by deals, most first (ties: by name); a segment whose transitions have no
+    priority (nothing lost, or no closed deal past the step) has its rank-1 row all the same,
+    ordered by stage."""
+    rows = []
+    labels = np.asarray(groups, dtype=object).astype(str)
+    for group in sorted(set(labels), key=lambda g: (-int((labels == g).sum()), g)):
+        mask = labels == group
+        ranked = bottleneck_table(d[mask].reset_index(drop=True), spec)
+        if ranked.empty:
+            continue
+        top = ranked.iloc[0].to_dict()
+        rows.append({"group": group, "deals": int(mask.sum()),
+                     **{c: top[c] for c in BY_COLUMNS[2:]}})
+    return pd.DataFrame(rows, columns=BY_COLUMNS)

@@ -115,7 +115,7 @@ class PipelineResult(Result):
         out["bottlenecks"] = jsonable(self.tables["bottlenecks"])
         out["backtest_summary"] = summary
         for name in ("funnel_by", "funnel_by_period", "cycle", "pipeline_velocity", "stalled",
-                     "coverage"):
+                     "coverage", "bottlenecks_by"):
             out[name] = jsonable(self.tables[name])
         out["spec"] = jsonable(self.spec.to_dict())
         out["meta"] = jsonable(self.meta)

@@ -37,7 +37,7 @@ def pipeline(ws: Workspace, stages: Any = None, by: str | None = None,
 
 def run(ws: Workspace, spec: PipelineSpec) -> PipelineResult:
     """Evaluate ``spec`` on ``ws``: the per-deal table in the engine, the rest in pandas."""
-    from funnelscope.analyses.pipeline.bottlenecks import bottleneck_table
+    from funnelscope.analyses.pipeline.bottlenecks import bottleneck_table, bottlenecks_by
     from funnelscope.analyses.pipeline.deals import deal_table
     from funnelscope.analyses.pipeline.history import DealHistory
     from funnelscope.analyses.pipeline.periods import period_labels
@@ -89,6 +89,8 @@ def run(ws: Workspace, spec: PipelineSpec) -> PipelineResult:
         "win_rates": win_rate_table(d, spec, tz),
         "coverage": coverage_table(d, spec),
         "bottlenecks": bottleneck_table(d, spec),
+        "bottlenecks_by": (bottlenecks_by(d, spec, group_labels(d[spec.by]))
+                           if spec.by else _empty()),
     }
     import pandas as pd
 
