@@ -73,6 +73,10 @@ def render(result, data: dict[str, Any], view: dict[str, Any]) -> None:
     print_table(data["bottlenecks"], title="Bottlenecks: fix what is important and controllable first",
                 columns=["rank", "from_stage", "to_stage", "lost", "value_if_passed",
                          "lost_value", "controllability", "priority"])
+    if data.get("bottlenecks_by"):
+        print_table(data["bottlenecks_by"],
+                    title=f"Top bottleneck per {data['spec'].get('by') or 'segment'} (ranked on "
+                          "each segment's own deals)")
     if data.get("what_if"):
         w = data["what_if"]
         console.print(
