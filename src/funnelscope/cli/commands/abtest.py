@@ -42,8 +42,6 @@ def abtest(
         _print_abtest(result)
 
 
-
-
 def _pct(x: float | None, signed: bool = False) -> str:
     if x is None:
         return "–"
@@ -56,6 +54,16 @@ def _points(x: float | None) -> str:
 
 def _p(x: float | None) -> str:
     return "–" if x is None else (f"{x:.3f}" if x >= 0.001 else f"{x:.1e}")
+
+
+def print_srm(console, srm: dict) -> None:
+    """The sample-ratio check in one line (abtest and experiment)."""
+    if srm["ok"]:
+        console.print(f"Sample ratio OK (chi-square p = {_p(srm['p_value'])}).")
+    else:
+        console.print(f"[bold red]Sample ratio mismatch[/bold red]: chi-square p = "
+                      f"{_p(srm['p_value'])} < 0.001 — the users were not split as planned; "
+                      "do not trust these comparisons until the assignment is fixed.")
 
 
 def _print_abtest(result: dict) -> None:
@@ -90,13 +98,7 @@ def _print_abtest(result: dict) -> None:
             _pct(b["chance_to_win"]), _points(b["expected_loss"]), _p(c["p_adjusted"]),
         )
     console.print(table)
-    srm = result["srm"]
-    if srm["ok"]:
-        console.print(f"Sample ratio OK (chi-square p = {_p(srm['p_value'])}).")
-    else:
-        console.print(f"[bold red]Sample ratio mismatch[/bold red]: chi-square p = "
-                      f"{_p(srm['p_value'])} < 0.001 — the users were not split as planned; "
-                      "do not trust these comparisons until the assignment is fixed.")
+    print_srm(console, result["srm"])
     console.print("abs. = percentage points; rel. = treatment/control − 1; exp. loss = expected "
                   "loss of shipping the treatment (rate points). Methods: docs/experiments.md")
 

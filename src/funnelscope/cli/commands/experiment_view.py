@@ -19,7 +19,7 @@ def render(result, data: dict, view: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from funnelscope.cli.commands.abtest import _p, _pct, _points
+    from funnelscope.cli.commands.abtest import _p, _pct, _points, print_srm
 
     console = Console()
     if not console.is_terminal:
@@ -73,13 +73,7 @@ def render(result, data: dict, view: dict) -> None:
             cells.append(_p(c["p_adjusted"]))
             table.add_row(*cells)
         console.print(table)
-    srm = data["srm"]
-    if srm["ok"]:
-        console.print(f"Sample ratio OK (chi-square p = {_p(srm['p_value'])}).")
-    else:
-        console.print(f"[bold red]Sample ratio mismatch[/bold red]: chi-square p = "
-                      f"{_p(srm['p_value'])} < 0.001 — the users were not split as planned; "
-                      "do not trust these comparisons until the assignment is fixed.")
+    print_srm(console, data["srm"])
     meta = data.get("meta", {})
     spec = data.get("spec", {})
     source = (f"experiment {spec.get('experiment')!r} (exposures)" if spec.get("experiment")
