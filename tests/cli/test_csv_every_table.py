@@ -52,6 +52,10 @@ EXTRA: dict[tuple[str, str], list[str]] = {
     ("attribution", "revenue"): ["--value", "revenue"],
     ("satisfaction", "groups"): ["--by", "channel"],
     ("satisfaction", "periods"): ["--period", "week"],
+    ("traffic", "groups"): ["--by", "channel"],
+    ("traffic", "periods"): ["--period", "week", "--by", "campaign"],
+    ("leads", "*"): ["--target-event", "repurchase", "--top", "20"],
+    ("pipeline", "bottlenecks_by"): ["--by", "owner"],
 }
 #: (analysis name, table) -> a known bug that makes the table fail (strict: fixing it fails
 #: the test until the entry is removed here)

@@ -58,7 +58,8 @@ SCHEMAS = {
     ],
 }
 CUSTOMER_HEAD = [("user_id", S), ("first_seen", TS), ("channel", S), ("segment", S), ("city", S)]
-SPEND = [("date", pa.date32()), ("channel", S), ("campaign", S), ("cost", F)]
+SPEND = [("date", pa.date32()), ("channel", S), ("campaign", S), ("cost", F),
+         ("impressions", F), ("clicks", F)]
 
 
 # ----------------------------------------------------------------------------- helpers

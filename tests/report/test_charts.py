@@ -148,7 +148,7 @@ def test_every_result_type_has_charts_in_both_languages(demo_results):
     expected = {"funnel": 4, "retention": 2, "activity": 2, "churn": 2, "aarrr": 2, "rfm": 2,
                 "clusters": 1, "clv": 1, "acquisition": 1, "churn_risk": 2, "b2b_chain": 1, "benchmark": 1, "pipeline": 5, "forecast": 1,
                 "backtest": 1, "watch": 1, "experiment": 2, "attribution": 2, "paths": 1,
-                "satisfaction": 3}
+                "satisfaction": 3, "leads": 1, "traffic": 2}
     for name, result in demo_results.items():
         kinds = charts.kinds(result)
         assert len(kinds) == expected[name], (name, kinds)

@@ -136,6 +136,20 @@ CASES = [
                      "half_life": "2d", "first_conversion": True, "value": "conversions"},
      lambda ws: ws.attribution(conversion_event=["pay"], touch_event="view", lookback="7d",
                                half_life="2d", first_conversion=True)),
+    ("traffic", {"by": "channel", "period": "week", "session_gap": "20m"},
+     lambda ws: ws.traffic(by="channel", period="week", session_gap="20m")),
+    ("traffic", {"by": "campaign", "start": "2026-01-15", "end": "2026-02-15",
+                 "conversion_event": "add_to_cart,pay"},
+     lambda ws: ws.traffic(by="campaign", start="2026-01-15", end="2026-02-15",
+                           conversion_event=["add_to_cart", "pay"])),
+    ("leads", {"target_event": "repurchase", "snapshots": 5, "top": 10, "top_events": 6,
+               "top_values": 3},
+     lambda ws: ws.leads(target_event="repurchase", snapshots=5, top=10, top_events=6,
+                         top_values=3)),
+    ("leads", {"target_event": "pay", "horizon": "7d", "top": 5, "snapshots": 3,
+               "top_events": 6, "top_values": 3},  # too few later payers: rules and tags only
+     lambda ws: ws.leads(target_event="pay", horizon="7d", top=5, snapshots=3, top_events=6,
+                         top_values=3)),
 ]
 
 

@@ -553,7 +553,7 @@ AARRR = Analysis(
 
 PIPELINE_CSV = ("funnel", "funnel_by", "funnel_by_period", "velocity", "cycle", "stalled",
                 "pipeline_velocity", "win_rates", "coverage", "bottlenecks", "backtest",
-                "forecast", "forecast_deals")
+                "forecast", "forecast_deals", "bottlenecks_by")
 
 PIPELINE = Analysis(
     name="pipeline", title="Sales pipeline",
@@ -566,7 +566,7 @@ PIPELINE = Analysis(
     tables=("deals",), files=("deals",), map_table="deals",
     csv=PIPELINE_CSV,
     csv_needs={"funnel_by": "--by COLUMN", "funnel_by_period": "--period quarter",
-               "backtest": "backtest on (no --no-backtest)"},
+               "backtest": "backtest on (no --no-backtest)", "bottlenecks_by": "--by COLUMN"},
     render="funnelscope.cli.commands.pipeline:render",
     csv_rows="funnelscope.cli.commands.pipeline:csv_rows",
     to_json="funnelscope.analyses.pipeline.request:to_json",
@@ -1096,10 +1096,91 @@ SATISFACTION = Analysis(
     ),
 )
 
+TRAFFIC = Analysis(
+    name="traffic", title="Traffic and channel quality",
+    summary="Traffic and channel quality: PV, UV, sessions, new visitors, bounce rate, pages "
+            "per session and conversion by channel (campaign, any column); with spend: "
+            "CTR, CPC, CPM and cost per conversion.",
+    description="A session (cut after more than --session-gap without events) belongs to "
+                "the group of its first event (a customers column: the user's value). PV = "
+                "--page-event events; a bounce is a one-event session; new visitors begin "
+                "their first-ever session in the range; conversion rate = converting users / "
+                "UV. Spend metrics by channel or campaign; a missing spend column gives null "
+                "with a note, never 0. DuckDB only. Definitions: docs/metrics.md.",
+    function="funnelscope.analyses.traffic.run:traffic",
+    tables=("events",), files=("events", "customers", "spend"), map_table="events",
+    csv=("summary", "groups", "periods"),
+    csv_needs={"groups": "--by COLUMN", "periods": "--period week"},
+    render="funnelscope.cli.commands.traffic_view:render",
+    report={"by": "channel"},
+    params=(
+        _by("Break down by an events column (a session's first event's value, e.g. the "
+            "visit's channel) or a customers column (e.g. campaign); events.x / customers.x "
+            "to choose."),
+        Param("period", "choice", choices=PERIODS,
+              help="Trend by the session's start day, week or month (reporting time zone)."),
+        Param("start", "date", help="Only events from this date/time (reporting time zone)."),
+        Param("end", "date", help="Only events before this date/time."),
+        Param("page_event", "names", metavar="EVENTS",
+              help="The page-view event(s) counted as PV. [default: view, when present]"),
+        Param("conversion_event", "names", metavar="EVENTS",
+              help="The conversion event(s). [default: pay, when present]"),
+        Param("session_gap", "duration", default="30m",
+              help="Inactivity that ends a session (a gap exactly this long does not)."),
+    ),
+    examples=(
+        "funnelscope traffic --workspace demo/funnelscope.duckdb --by channel --format json",
+        "funnelscope traffic --workspace demo/funnelscope.duckdb --by campaign --period week --start 2026-02-01 --end 2026-03-01",
+    ),
+)
+
+LEADS = Analysis(
+    name="leads", title="Lead scoring",
+    summary="Lead scoring: who has not done the target event yet, ranked by the calibrated "
+            "probability of doing it within --horizon, with reasons, rule points and tags.",
+    description="A lead = a user (account) with events but no --target-event. Model: "
+                "standardised logistic regression + calibration, trained on snapshots before a "
+                "time holdout at (data end − horizon), judged there (AUC, Brier, calibration "
+                "deciles). Rules: funnelscope.yml leads: rules. DuckDB only. Definitions: "
+                "docs/metrics.md (Lead scoring).",
+    function="funnelscope.analyses.leads.run:leads",
+    tables=("events",), files=("events", "customers"), map_table="events",
+    csv=("leads", "calibration", "coefficients", "rules", "distribution"),
+    render="funnelscope.cli.commands.leads_view:render",
+    csv_rows="funnelscope.cli.commands.leads_view:csv_rows",
+    prepare="funnelscope.analyses.leads.run:prepare",
+    report={"target_event": "pay", "top": 20, "snapshots": 3, "top_events": 6, "top_values": 3},
+    params=(
+        Param("target_event", "names", single=True, metavar="EVENT",
+              help="The conversion a lead has not done yet, e.g. pay (saas: paid)."),
+        Param("horizon", "duration", default="14d",
+              help="Score = probability of the target within this long: 7d, 14d, 30d."),
+        Param("top", "int", default=50, low=1, high=100_000, help="Leads listed, best first."),
+        Param("entity", "choice", choices=("user", "account"), default="user",
+              help="user | account (events.account_id: score companies)."),
+        Param("steps", "names", short="-s", metavar="EVENTS",
+              help="Funnel whose depth reached is a feature (default: the first funnelscope.yml "
+                   "funnel with the target event)."),
+        Param("top_events", "int", default=10, low=0, high=100,
+              help="Most frequent events counted (last 7 and 30 days) as features."),
+        Param("top_values", "int", default=5, low=0, high=50,
+              help="Most frequent values of each customers column, one-hot as features."),
+        Param("snapshots", "int", default=4, low=1, high=52,
+              help="Training cut-offs, one horizon apart, before the holdout cut-off."),
+        Param("calibration", "choice", choices=("sigmoid", "isotonic"), default="sigmoid",
+              help="Probability calibration: sigmoid (Platt) or isotonic."),
+    ),
+    examples=(
+        "funnelscope leads --workspace demo/saas.duckdb --target-event paid --horizon 14d --top 20",
+        "funnelscope leads --workspace demo/funnelscope.duckdb --target-event pay --horizon 14d --top 50 --format json",
+    ),
+)
+
 #: The built-in analyses, in the order surfaces list them.
 ENTRIES: tuple[Analysis, ...] = (FUNNEL, RETENTION, ACTIVITY, CHURN, AARRR, PIPELINE, B2B, RFM,
                                  CLUSTERS, CLV, ACQUISITION, CHURN_RISK, BENCHMARK,
-                                 EXPERIMENT, WATCH, ATTRIBUTION, PATHS, SATISFACTION)
+                                 EXPERIMENT, WATCH, ATTRIBUTION, PATHS, SATISFACTION,
+                                 TRAFFIC, LEADS)
 #: Every analysis by name: the built-in ones, then registered ones (:func:`register`).
 REGISTRY: dict[str, Analysis] = {a.name: a for a in ENTRIES}
 PLUGIN_GROUP = "funnelscope.analyses"

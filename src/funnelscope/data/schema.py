@@ -122,6 +122,8 @@ SPEND = TableSchema(
         Column("channel", TEXT, True, "marketing channel"),
         Column("campaign", TEXT, False, "campaign name"),
         Column("cost", NUMBER, True, "money spent"),
+        Column("impressions", NUMBER, False, "ad impressions bought (optional: CTR, CPM)"),
+        Column("clicks", NUMBER, False, "ad clicks (optional: CTR, CPC)"),
     ),
     key=("date", "channel", "campaign"),
     doc="Marketing spend by day and channel (and campaign).",

@@ -28,13 +28,17 @@ STEP_COLUMNS = ["event", "events", "timed", "exits", "exit_rate", "median_second
                 "mean_seconds"]
 
 
-def sessionized_sql(events: str, gap_us: int) -> str:
+def sessionized_sql(events: str, gap_us: int, extra: tuple[str, ...] = ()) -> str:
     """SQL of the events (u, e, t, pos) with their session number ``sid`` (1, 2, ... per
-    user): a running sum of "gap > gap_us" over the user's order."""
+    user): a running sum of "gap > gap_us" over the user's order. ``extra``: more columns of
+    ``events`` carried through unchanged (e.g. the traffic analysis' group value)."""
+    from funnelscope.sqlsafe import ident
+
+    more = "".join(f", {ident(c)}" for c in extra)
     return f"""
-SELECT u, e, t, pos, sum(brk) OVER (PARTITION BY u ORDER BY pos
+SELECT u, e, t, pos{more}, sum(brk) OVER (PARTITION BY u ORDER BY pos
        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS sid
-FROM (SELECT u, e, t, pos,
+FROM (SELECT u, e, t, pos{more},
              CASE WHEN t - lag(t) OVER (PARTITION BY u ORDER BY pos) > {int(gap_us)} THEN 1
                   WHEN lag(t) OVER (PARTITION BY u ORDER BY pos) IS NULL THEN 1
                   ELSE 0 END AS brk

@@ -23,7 +23,7 @@ BUILDERS: dict[str, dict[str, Callable[..., Any]]] = {}
 #: Result class name -> {kind -> predicate(result) saying whether the data for it exists}.
 AVAILABLE: dict[str, dict[str, Callable[[Any], bool]]] = {}
 _MODULES = ("funnel", "pipeline", "retention", "value", "benchmark", "attribution", "paths",
-            "experiment", "monitor", "satisfaction")
+            "experiment", "monitor", "satisfaction", "traffic", "leads")
 _loaded = False
 
 
