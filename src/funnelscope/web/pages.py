@@ -1,6 +1,8 @@
 """Server-rendered dashboard pages: funnel builder, retention, segments, value, pipeline,
 alerts (``watch`` of a funnel) and experiments (the exposures' experiment and a counts
-calculator).
+calculator); and ``/analyses/<route>``, one generic page per other registry analysis (plugins
+too), generated from its entry: a form from its API parameters, the run of ``/api/<route>``
+and the report's generic section.
 
 Pages reuse the report's pieces: :func:`funnelscope.report.collect.collect` runs the
 analyses (through the server's time-limited worker), :mod:`funnelscope.report.compose` turns
@@ -57,6 +59,7 @@ def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HT
     templates = request.app.state.templates
     response = templates.TemplateResponse(request, template, {
         "_": Translator(lang), "lang": lang, "nav": NAV, "script_json": script_json,
+        "analyses_nav": [(e.api_route, analysis_title(e, lang)) for e in generic_entries()],
         "workspace": Path(s.settings.workspace).name,
         "switch": {code: _switch_url(request, code) for code in LANGS}, **ctx,
     }, status_code=status)
@@ -308,3 +311,183 @@ def _calculator(request: Request, form: dict[str, str]) -> dict[str, Any]:
     figures = [f.to_json() for f in (rates_figure(result, lang), lift_figure(result, lang))]
     return {"result": result, "figures": figures, "tables": [variants, comparisons],
             "srm": t("srm_ok" if srm["ok"] else "srm_bad", p=_p(srm["p_value"])), "error": None}
+
+
+# ----- generic pages: one per registry analysis without a hand-made page -------------------------
+#: analyses a hand-made page above shows -> that page (every other registry analysis, plugins
+#: included, gets ``/analyses/<route>``)
+HAND_MADE = {"funnel": "funnels", "retention": "retention", "activity": "retention",
+             "churn": "retention", "rfm": "segments", "clusters": "segments", "clv": "value",
+             "acquisition": "value", "pipeline": "pipeline", "watch": "alerts",
+             "experiment": "experiments"}
+#: query parameters of every page that are not analysis options
+PAGE_KEYS = ("lang", "token")
+#: longest option value a page accepts (the API's max_length for text parameters)
+MAX_VALUE = 2000
+
+
+def generic_entries() -> list[Any]:
+    """The registry analyses without a hand-made page, in the registry's order."""
+    from funnelscope.analyses.registry import entries
+
+    return [e for e in entries() if e.name not in HAND_MADE]
+
+
+def analysis_title(entry: Any, lang: str) -> str:
+    """The entry's title in ``lang``: the i18n string ``analysis_<name>`` when there is one,
+    else ``entry.title`` (English), else its name."""
+    from funnelscope.report.i18n import t
+
+    key = f"analysis_{entry.name}"
+    return t(key, lang, default=entry.title or entry.name)
+
+
+def _shown(value: Any) -> str:
+    """An option value as a form field shows it (the text the one parser reads back)."""
+    from collections.abc import Mapping
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ",".join(":".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+                        for v in value)
+    return str(value)
+
+
+def _param_field(p: Any, value: Any) -> dict[str, Any]:
+    """A form field for a registry Param: a select for choices and booleans, a number input
+    with the Param's bounds for int/float, else a text input; the Param's help as the hint."""
+    field = _field(p.name, p.name, _shown(value), kind="text")
+    field.update(hint=p.help, placeholder=p.metavar or "", low=p.low, high=p.high, step=None)
+    if p.kind == "choice":
+        field.update(kind="select", options=([] if p.default is not None else [("", "—")])
+                     + [(c, c) for c in p.choices])
+    elif p.kind == "bool":
+        field.update(kind="select", options=[("", "—"), ("true", "true"), ("false", "false")])
+    elif p.kind in ("int", "float"):
+        field.update(kind="number", step="1" if p.kind == "int" else "any")
+        bounds = (f"{p.low:g}–{p.high:g}" if p.low is not None and p.high is not None else
+                  f"≥ {p.low:g}" if p.low is not None else
+                  f"≤ {p.high:g}" if p.high is not None else "")
+        if bounds:
+            field["hint"] = f"{p.help} ({bounds})" if p.help else bounds
+    return field
+
+
+def _options(entry: Any, query: Any) -> tuple[dict[str, Any], bool]:
+    """The analysis options of a page's query string by query name (aliases too), and whether
+    the query named none (the first load: the report's options are run). An unknown name, or
+    an option the dashboard does not offer (``api=False``, e.g. ``save``), is a ConfigError."""
+    from funnelscope.analyses.registry import suggest
+    from funnelscope.errors import ConfigError
+
+    params = {n: p for p in entry.params if p.api for n in (p.name, *p.aliases)}
+    given: dict[str, Any] = {}
+    for name in query:
+        if name in PAGE_KEYS:
+            continue
+        p = params.get(name)
+        if p is None:
+            offered = [p.name for p in entry.params if p.api]
+            raise ConfigError(f"{entry.name} has no option {name!r}.{suggest(name, offered)}",
+                              hint=f"Options: {', '.join(offered)}.")
+        values = [v for v in query.getlist(name) if v.strip() != ""]
+        for v in values:
+            if len(v) > MAX_VALUE:
+                raise ConfigError(f"{name}: the value is longer than {MAX_VALUE} characters.")
+        if values:
+            given[name] = values if p.repeat else values[-1]
+    return given, not any(k not in PAGE_KEYS for k in query)
+
+
+@router.get("/analyses", response_class=RedirectResponse)
+def analyses_index(request: Request) -> RedirectResponse:
+    first = generic_entries()
+    target = f"/analyses/{first[0].api_route}" if first else "/funnels"
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(target + query, status_code=307)
+
+
+@router.get("/analyses/{route}", response_class=HTMLResponse)
+def analysis_page(request: Request, route: str) -> HTMLResponse:
+    """The generic page of a registry analysis: a form from its API parameters, the run of
+    ``/api/<route>`` (the one parser, the server's worker, the same cache) and the report's
+    generic section of the result. The first load (no option in the query string) runs the
+    entry's report options; any other query runs exactly what it names, as the API does."""
+    from dataclasses import replace
+
+    from funnelscope.analyses.registry import suggest
+    from funnelscope.report.collect import Part, ReportData
+    from funnelscope.report.compose import other_section
+    from funnelscope.web import api
+    from funnelscope.web.errors import private, status_of
+
+    s = request.app.state.funnelscope
+    lang = lang_of(request)
+    t = Translator(lang)
+    entry = next((e for e in generic_entries() if e.api_route == route), None)
+    if entry is None:
+        from funnelscope.analyses.registry import entries
+
+        hand = next((e for e in entries() if e.api_route == route and e.name in HAND_MADE), None)
+        if hand is not None:
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"/{HAND_MADE[hand.name]}{query}", status_code=307)
+        routes = [e.api_route for e in generic_entries()]
+        error = {"message": f"no analysis {route[:80]!r}.{suggest(route[:80], routes)}",
+                 "hint": f"Pages: {', '.join('/analyses/' + r for r in routes)}."}
+        return render(request, "analysis.html", status=404, page="analyses", title=route[:80],
+                      entry=None, fields=[], blocks=[], error=error, links=None)
+
+    report = {k: v for k, v in (entry.report or {}).items()
+              if any(p.api and p.name == k for p in entry.params)}
+    blocks: list[Any] = []
+    error = None
+    status = 200
+    links = None
+    given: dict[str, Any] = {}
+    first = False
+    try:
+        given, first = _options(entry, request.query_params)
+        values = dict(report) if first else given
+        missing = s.run(lambda ws: _missing_table(ws, entry.name), key=("missing", entry.name))
+        if missing:
+            try:  # the workspace's own error: it says how to load the table
+                s.run(lambda ws: ws.table(missing))
+            except FunnelscopeError as exc:
+                body = private(request, exc.to_dict())["error"]
+                error = {"message": t("no_data", table=missing), "hint": body["hint"]}
+        else:
+            _call, result, data = api.compute(request, entry, values)
+            part = Part(entry.name, result=result, json=data)
+            rd = ReportData(workspace=Path(s.settings.workspace).name, timezone="",
+                            tables=[], definitions=s.definitions, parts={entry.name: part})
+            section = other_section(rd, lang)
+            heading = entry.title or entry.name
+            blocks = [replace(b, heading=None) if b.heading == heading else b
+                      for b in (section.blocks if section else [])]
+            from urllib.parse import urlencode
+
+            query = urlencode({k: _shown(v) for k, v in values.items()})
+            links = {"json": f"/api/{entry.api_route}?{query}",
+                     "csv": f"/api/{entry.api_route}.csv?{query}"}
+    except FunnelscopeError as exc:
+        body = private(request, exc.to_dict())["error"]
+        error = {"message": body["message"], "hint": body["hint"]}
+        status = status_of(exc)
+
+    fields = []
+    for p in entry.params:
+        if not p.api:
+            continue
+        value = next((given[n] for n in (p.name, *p.aliases) if n in given), None)
+        if value is None and first:
+            value = report.get(p.name)
+        fields.append(_param_field(p, p.default if value is None else value))
+    return render(request, "analysis.html", status=status, page="analyses",
+                  active=entry.api_route, title=analysis_title(entry, lang), entry=entry,
+                  fields=fields, blocks=blocks, error=error, links=links)
