@@ -557,7 +557,7 @@ def other_section(data: ReportData, lang: str) -> Section | None:
         if name in COMPOSED:
             continue
         entry = get(name)
-        heading = entry.title or name
+        heading = t(f"analysis_{entry.name}", lang, default=entry.title or name)
         if not part.ok:
             blocks.append(_failed(part, lang, heading))
             continue
