@@ -14,7 +14,8 @@ through :func:`~funnelscope.sqlsafe.literal`):
   kernel on a SQL feed (:func:`anchored_conversion`): the anchor is a synthetic first step, so
   the kernel's ordered / any-order semantics apply to the events after it.
 * **summaries** — per variant and metric: n, Σy, mean, sample variance of y and x, sample
-  covariance (DuckDB's ``var_samp`` / ``covar_samp``, numerically stable), :func:`summaries`.
+  covariance (DuckDB's ``var_samp`` / ``covar_samp``, numerically stable, each over the users
+  in code order so a request gives the same digits every time), :func:`summaries`.
 
 Per-user values are registered with DuckDB as Arrow only for the kernel's conversion flags
 (one small integer pair per user); events never become Python objects.
@@ -200,8 +201,12 @@ def summaries(con, units_sql: str, values: Sequence[tuple[str | None, str | None
                 x = f"coalesce(fs_x{i}.x, 0)"
             else:
                 x = f"coalesce(fs_y{i}.x, 0)"
-        cols += [f"sum({y})", f"avg({y})", f"var_samp({y})", f"avg({x})", f"var_samp({x})",
-                 f"covar_samp({y}, {x})"]
+        # ORDER BY the user: a float sum depends on the order of its terms, and DuckDB's
+        # parallel hash aggregate adds them in any order (the same request could differ in
+        # the last digit from run to run)
+        by = " ORDER BY u.code"
+        cols += [f"sum({y}{by})", f"avg({y}{by})", f"var_samp({y}{by})", f"avg({x}{by})",
+                 f"var_samp({x}{by})", f"covar_samp({y}, {x}{by})"]
     sql = (f"SELECT u.variant, count(*) AS n, {', '.join(cols)} FROM ({units_sql}) AS u "  # noqa: S608
            f"{' '.join(joins)} WHERE u.n_variants = 1 GROUP BY u.variant ORDER BY u.variant")
     return con.execute(sql).fetchall()

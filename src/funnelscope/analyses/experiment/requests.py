@@ -166,16 +166,28 @@ def daily_entrants(ws: Any, event: str, days: int = 28) -> dict[str, Any]:
     from funnelscope.errors import ConfigError
     from funnelscope.sqlsafe import literal
 
-    if ws.engine != "duckdb":
-        raise ConfigError("measuring traffic needs a DuckDB workspace.",
+    if ws.engine not in ("duckdb", "pyspark"):
+        raise ConfigError(f"measuring traffic is not implemented on the {ws.engine} engine.",
                           hint="Give --daily-users instead.")
     check_event_names(ws, [event], "entry_event")
-    row = ws.duckdb.execute(
-        f"WITH e AS (SELECT user_id, ts FROM events WHERE event = {literal(event)}), "  # noqa: S608
-        f"w AS (SELECT max(ts) AS last FROM e) "
-        f"SELECT count(DISTINCT user_id), epoch_us(min(ts)), epoch_us(max(ts)) FROM e, w "
-        f"WHERE ts > last - INTERVAL {int(days)} DAY"
-    ).fetchone()
+    if ws.engine == "duckdb":
+        row = ws.duckdb.execute(
+            f"WITH e AS (SELECT user_id, ts FROM events WHERE event = {literal(event)}), "  # noqa: S608
+            f"w AS (SELECT max(ts) AS last FROM e) "
+            f"SELECT count(DISTINCT user_id), epoch_us(min(ts)), epoch_us(max(ts)) FROM e, w "
+            f"WHERE ts > last - INTERVAL {int(days)} DAY"
+        ).fetchone()
+    else:  # the same aggregate as an Ibis expression
+        import ibis
+
+        from funnelscope.engine.timezones import epoch_us
+
+        ev = ws.events
+        e = ev.filter(ev.event == event)
+        w = e.filter(e.ts > e.ts.max() - ibis.interval(days=int(days)))
+        got = w.agg(n=w.user_id.nunique(), lo=epoch_us(ws, w.ts.min()),
+                    hi=epoch_us(ws, w.ts.max())).to_pyarrow().to_pylist()[0]
+        row = (got["n"], got["lo"], got["hi"])
     from datetime import datetime
 
     def iso(us):

@@ -157,14 +157,16 @@ def metric_series(ws: Any, metric: Any, clock: Clock) -> Series:
                           "to watch it by.", hint="Watch metrics of events, orders, deals, "
                                                   "spend, customers or exposures.")
     dtype = t[column].type()
-    if clock.every == "hour" and not (dtype.is_timestamp() and dtype.timezone):
+    # an instant: TIMESTAMPTZ on DuckDB; on Spark every timestamp is a naive UTC instant
+    instant = dtype.is_timestamp() and (bool(dtype.timezone) or ws.engine == "pyspark")
+    if clock.every == "hour" and not instant:
         raise ConfigError(f"metric {metric.name!r}: --every hour needs times of day, but "
                           f"{metric.table}.{column} holds {dtype}.",
                           hint="Watch this metric with --every day.")
     kind = "count" if metric.aggregation in COUNTS else \
         "sum" if metric.aggregation == "sum" else "value"
     latest = t[column].max().execute()
-    out = Series(metric.name, kind, data_end_us=_end_of_data(latest, clock))
+    out = Series(metric.name, kind, data_end_us=_end_of_data(latest, clock, instant))
     found = _per_bucket(ws, metric, clock, column)
     if not found:
         return out
@@ -205,14 +207,17 @@ def _number(value: Any, aggregation: str) -> int | float | None:
     return int(number) if aggregation in COUNTS else number
 
 
-def _end_of_data(latest: Any, clock: Clock) -> int | None:
-    """µs UTC up to which the table has data: its latest instant, or the end of its latest
-    date (a date column: that day is taken as complete)."""
+def _end_of_data(latest: Any, clock: Clock, instant: bool = False) -> int | None:
+    """µs UTC up to which the table has data: its latest instant (``instant``: the column
+    holds instants, naive ones in UTC as on Spark), or the end of its latest date (a date
+    column: that day is taken as complete)."""
     import pandas as pd
 
     if latest is None or latest is pd.NaT:
         return None
     if isinstance(latest, pd.Timestamp) and latest.tzinfo is not None:
         return int(latest.value // 1000)
+    if instant:
+        return int(pd.Timestamp(latest).tz_localize("UTC").value // 1000)
     day = pd.Timestamp(latest).date()
     return Clock("day", clock.timezone).end_us(day)
