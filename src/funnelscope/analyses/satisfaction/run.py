@@ -1,5 +1,9 @@
-"""Run a satisfaction analysis on a workspace: small aggregates in DuckDB, then the scores and
-their intervals from the counts (docs/metrics.md, "Satisfaction")."""
+"""Run a satisfaction analysis on a workspace: small aggregates in the engine, then the scores
+and their intervals from the counts (docs/metrics.md, "Satisfaction").
+
+DuckDB runs the SQL text of :mod:`.sql`; PySpark (and DuckDB with ``SQL_ON_DUCKDB`` off) the
+Ibis expressions of :mod:`.portable`, which compute the same small aggregates in the engine.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,10 @@ CHURN_COLUMNS = ["category", "users", "censored", "observed", "ordered_again",
 TEST_COLUMNS = ["comparison", "detractor_rate", "promoter_rate", "difference", "ci_low",
                 "ci_high", "z", "p_value", "churn_difference", "revenue_per_user_difference"]
 _RESPONSE_FIXED = {"response_id", "user_id", "ts", "question", "score", "comment"}
+#: DuckDB runs the SQL text of :mod:`.sql` (True) or the Ibis expressions of :mod:`.portable`
+#: that Spark runs (False). Both give the same JSON (tests/satisfaction/test_spark_backends.py);
+#: the SQL text has no Ibis compilation cost, so DuckDB keeps it.
+SQL_ON_DUCKDB = True
 
 
 def nps_interval(promoters: int, detractors: int, answers: int,
@@ -91,7 +99,7 @@ def satisfaction(
     horizon: with an orders table, each user's first NPS answer is linked to their orders in
     (answer, answer + horizon]: per category the share who ordered again, the churn rate (1 −
     that) and the revenue per user, users whose horizon passes the data's end excluded; plus a
-    two-proportion test of detractors against promoters. DuckDB only.
+    two-proportion test of detractors against promoters. Runs on DuckDB and PySpark.
 
     >>> ws.satisfaction(by="channel", period="month")
     """
@@ -99,27 +107,35 @@ def satisfaction(
     spec = SatisfactionSpec(by=by, period=period, surveys=survey, nps_question=nps_question,
                             csat_question=csat_question, nps_scale=nps_scale,
                             csat_scale=csat_scale, csat_satisfied=csat_satisfied, horizon=horizon)
-    if ws.engine != "duckdb":
-        raise SpecError(f"satisfaction runs on DuckDB only, not on {ws.engine}.",
-                        hint="Load the responses into a DuckDB workspace: funnelscope load FILE "
-                             "--table responses --workspace W.duckdb")
+    sql = ws.engine == "duckdb" and SQL_ON_DUCKDB
+    if ws.engine not in ("duckdb", "pyspark"):
+        raise SpecError(f"satisfaction runs on DuckDB and PySpark, not on {ws.engine}.",
+                        hint="Load the responses into a DuckDB workspace (funnelscope load FILE "
+                             "--table responses --workspace W.duckdb) or connect to Spark.")
     if not ws.has_table("responses"):
         raise MissingTableError(
             "the workspace has no 'responses' table: satisfaction needs survey answers.",
             hint=f"Load them with: funnelscope load FILE --table responses --workspace "
                  f"{ws.path or 'W'} (columns user_id, ts, survey, question, score).")
-    con = ws.duckdb
-    nps_q, csat_q, present = _questions(con, spec)
-    answers = Q.answers_sql(spec, nps_q, csat_q)
-    _check_scores(con, answers, spec, nps_q, csat_q)
+    con = ws.duckdb if sql else None
+    if not sql:  # imported here: the DuckDB SQL path never pays for Ibis compilation
+        from funnelscope.analyses.satisfaction import portable as P
+    nps_q, csat_q, present = _questions(con, spec, None if sql else P.question_rows(ws))
+    answers: Any = Q.answers_sql(spec, nps_q, csat_q) if sql else \
+        P.answers(ws, spec, nps_q, csat_q)
+    _check_scores(con, answers, spec, nps_q, csat_q,
+                  None if sql else P.invalid_rows(answers, spec))
     satisfied = spec.satisfied_min
 
-    def table(key: str, join: str = "", name: str = "key") -> Any:
+    def table(key: str, join: str = "", name: str = "key", portable: tuple = ("all",)) -> Any:
         import pandas as pd
 
-        cur = con.execute(Q.counts_sql(answers, key, satisfied, join))
-        cols = [d[0] for d in cur.description]
-        rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        if sql:
+            cur = con.execute(Q.counts_sql(answers, key, satisfied, join))
+            cols = [d[0] for d in cur.description]
+            rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        else:
+            rows = P.counts(ws, answers, portable[0], satisfied, *portable[1:])
         out = [{name: r["key"], **{c: r[c] for c in COUNTS}, **scores(r)} for r in rows]
         return pd.DataFrame(out, columns=[name, *COUNTS, *SCORES])
 
@@ -128,10 +144,13 @@ def satisfaction(
     if spec.by is not None:
         source, column = _group_source(ws, spec.by)
         join = "" if source == "responses" else Q.group_join(source, column)
-        tables["groups"] = table(Q.group_key(source, column), join, "group")
+        tables["groups"] = table(Q.group_key(source, column), join, "group",
+                                 ("group", (source, column)))
     if spec.period is not None:
-        tables["periods"] = table(Q.period_key(spec.period, ws.config.timezone), name="period")
-    tables["surveys"] = table(f"coalesce(a.survey, {Q.literal(Q.NONE_LABEL)})", name="survey")
+        tables["periods"] = table(Q.period_key(spec.period, ws.config.timezone), name="period",
+                                  portable=("period", None, spec.period))
+    tables["surveys"] = table(f"coalesce(a.survey, {Q.literal(Q.NONE_LABEL)})", name="survey",
+                              portable=("survey",))
     meta: dict[str, Any] = {
         "nps_question": nps_q, "csat_question": csat_q, "questions_present": present,
         "nps_scale": spec.nps_scale, "csat_scale": spec.csat_scale, "csat_satisfied_min": satisfied,
@@ -139,7 +158,7 @@ def satisfaction(
         "timezone": ws.config.timezone, "engine": ws.engine,
     }
     if nps_q is not None and ws.has_table("orders"):
-        churn, test, end = _churn(ws, answers, spec)
+        churn, test, end = _churn(ws, answers, spec, sql)
         tables["churn"], tables["churn_test"] = churn, test
         meta.update(data_end=end, horizon=spec.horizon)
     else:
@@ -150,12 +169,15 @@ def satisfaction(
     return SatisfactionResult(spec=spec, tables=tables, meta=meta)
 
 
-def _questions(con: Any, spec: SatisfactionSpec) -> tuple[str | None, str | None, dict[str, int]]:
-    """(nps question, csat question, {question: answers}) after checking the names given."""
+def _questions(con: Any, spec: SatisfactionSpec, rows: list | None = None,
+               ) -> tuple[str | None, str | None, dict[str, int]]:
+    """(nps question, csat question, {question: answers}) after checking the names given;
+    ``rows``: (survey, question, answers) already counted (the Ibis path), else by SQL."""
     from funnelscope.analyses.registry import suggest
 
-    rows = con.execute(f"SELECT survey, question, count(*) FROM {Q.ident('responses')} "  # noqa: S608
-                       "GROUP BY ALL ORDER BY ALL").fetchall()
+    if rows is None:
+        rows = con.execute(f"SELECT survey, question, count(*) FROM {Q.ident('responses')} "  # noqa: S608
+                           "GROUP BY ALL ORDER BY ALL").fetchall()
     surveys = sorted({s for s, _, _ in rows if s is not None})
     for s in spec.surveys:
         if s not in surveys:
@@ -187,10 +209,12 @@ def _questions(con: Any, spec: SatisfactionSpec) -> tuple[str | None, str | None
     return chosen[0], chosen[1], present
 
 
-def _check_scores(con: Any, answers: str, spec: SatisfactionSpec, nps: str | None,
-                  csat: str | None) -> None:
-    """Raise InputError when an answer's score is outside its scale or not a whole number."""
-    rows = con.execute(Q.invalid_sql(answers, spec)).fetchall()
+def _check_scores(con: Any, answers: Any, spec: SatisfactionSpec, nps: str | None,
+                  csat: str | None, rows: list | None = None) -> None:
+    """Raise InputError when an answer's score is outside its scale or not a whole number;
+    ``rows``: (kind, bad, examples) already found (the Ibis path), else by SQL."""
+    if rows is None:
+        rows = con.execute(Q.invalid_sql(answers, spec)).fetchall()
     if not rows:
         return
     names = {"nps": (nps, spec.nps_scale, "--nps-scale"), "csat": (csat, spec.csat_scale,
@@ -230,19 +254,27 @@ def _group_source(ws: Workspace, by: str) -> tuple[str, str]:
         hint=f"Columns available: {', '.join(names) or '(none: load a customers table)'}.")
 
 
-def _churn(ws: Workspace, answers: str, spec: SatisfactionSpec) -> tuple[Any, Any, Any]:
-    """The churn table (per NPS category), the detractor-vs-promoter test and the data's end."""
+def _churn(ws: Workspace, answers: Any, spec: SatisfactionSpec,
+           sql: bool = True) -> tuple[Any, Any, Any]:
+    """The churn table (per NPS category), the detractor-vs-promoter test and the data's end
+    (SQL text on DuckDB, else the Ibis expressions of :mod:`.portable`)."""
     import pandas as pd
 
     from funnelscope.analyses.experiment.stats import absolute_lift, z_test_pooled
     from funnelscope.analyses.stats import wilson_interval
 
-    con = ws.duckdb
     with_ts = [t for t in ("events", "orders", "responses") if ws.has_table(t)]
-    end = con.execute(Q.data_end_sql(with_ts)).fetchone()[0]
-    cur = con.execute(Q.churn_sql(answers, spec.horizon_us), {"data_end_us": end})
-    cols = [d[0] for d in cur.description]
-    got = {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
+    if sql:
+        con = ws.duckdb
+        end = con.execute(Q.data_end_sql(with_ts)).fetchone()[0]
+        cur = con.execute(Q.churn_sql(answers, spec.horizon_us), {"data_end_us": end})
+        cols = [d[0] for d in cur.description]
+        got = {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
+    else:
+        from funnelscope.analyses.satisfaction import portable as P
+
+        end = P.data_end(ws, with_ts)
+        got = {r["category"]: r for r in P.churn_rows(ws, answers, spec.horizon_us, end)}
     rows = []
     for category in CATEGORIES:
         r = got.get(category, {"users": 0, "censored": 0, "observed": 0, "ordered_again": 0,
