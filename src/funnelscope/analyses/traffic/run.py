@@ -9,7 +9,9 @@ Steps, all in DuckDB:
 2. ``GROUP BY`` answers per key (all, group, period) read from it, and the spend per key;
 3. the ratios of those few rows are computed in Python (null for a zero denominator).
 
-Spark: not implemented (a clear :class:`~funnelscope.errors.SpecError`).
+PySpark runs the same steps as the Ibis relations of :mod:`.portable` (window functions for
+the sessions, the session relation cached in Spark, the same ``GROUP BY`` answers); only the
+per-key rows come back. Other engines: a clear :class:`~funnelscope.errors.SpecError`.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
 _FIXED = {"user_id", "event", "ts", "event_id"}
 #: the spend columns a group can be matched to
 SPEND_KEYS = ("channel", "campaign")
+#: DuckDB runs the SQL text of :mod:`.sql` (True) or the Ibis relations of :mod:`.portable`
+#: (False: only to check the portable code against DuckDB); PySpark always runs the latter
+SQL_ON_DUCKDB = True
 
 
 def traffic(
@@ -70,10 +75,12 @@ def traffic(
     started = time.perf_counter()
     spec = TrafficSpec(by=by, period=period, start=start, end=end, page_events=page_event,
                        conversion_events=conversion_event, session_gap=session_gap)
-    if ws.engine != "duckdb":
-        raise SpecError(f"traffic runs on DuckDB workspaces only, not on {ws.engine}.",
+    if ws.engine not in ("duckdb", "pyspark"):
+        raise SpecError(f"traffic runs on DuckDB and PySpark workspaces, not on {ws.engine}.",
                         hint="Load the events into a DuckDB workspace (funnelscope load FILE "
-                             "--workspace W) or analyse the file in place (--events FILE).")
+                             "--workspace W) or open them with fs.connect(spark_session).")
+    if not (ws.engine == "duckdb" and SQL_ON_DUCKDB):
+        return _traffic_portable(ws, spec, started)
     from funnelscope.analyses.funnel.duckdb_feed import Source
 
     source = Source.of(ws)
@@ -100,7 +107,6 @@ def traffic(
                     f"GROUP BY 1) AS fs_c ON fs_c.{ident('user_id')} = fs_src.{ident('user_id')}")
     con = ws.duckdb
     name = f"__fs_traffic_{uuid.uuid4().hex}"
-    tables: dict[str, Any] = {}
     try:
         con.execute(f"CREATE TEMP TABLE {ident(name)} AS " + sql.sessions_sql(
             source.sql, group, join, lo, hi, "event_id" in source.types, spec.session_gap_us,
@@ -119,6 +125,55 @@ def traffic(
             period_rows = counts(keys + ([sql.group_key()] if spec.by is not None else []))
     finally:
         con.execute(f"DROP TABLE IF EXISTS {ident(name)}")
+    return _result(ws, spec, started, summary, group_rows, period_rows, by_source, pages,
+                   conversions, lo, hi, notes)
+
+
+def _traffic_portable(ws: Workspace, spec: TrafficSpec, started: float) -> TrafficResult:
+    """:func:`traffic` on any engine (PySpark) with the Ibis relations of :mod:`.portable`:
+    the sessions are cached in the engine, the per-key counts come back."""
+    import ibis
+
+    from funnelscope.analyses.traffic import portable as P
+
+    tz = ws.config.timezone
+    lo, hi = spec.bounds_us(tz)
+    notes: list[str] = []
+    pages = _events(ws, spec.page_events, DEFAULT_PAGE_EVENT, "page_event", notes,
+                    "no 'view' events: page views (pv, pages_per_session) are null; name your "
+                    "page-view event with --page-event")
+    conversions = _events(ws, spec.conversion_events, DEFAULT_CONVERSION_EVENT,
+                          "conversion_event", notes,
+                          "no 'pay' events: conversions are null; name your conversion event "
+                          "with --conversion-event")
+    by, by_source = None, None
+    if spec.by is not None:
+        by = _group_source(ws, spec.by, ws.columns("events"))
+        by_source = f"{by[0]}.{by[1]}"
+    scratch = P.Scratch()
+    try:
+        x = scratch.cache(P.sessions(ws, P.events(ws, by, lo, hi), spec.session_gap_us,
+                                     pages, conversions))
+        summary = P.counts(x, [ibis.literal("all")]) or [_empty("all")]
+        group_rows = P.counts(x, [P.group_key(x)]) if spec.by is not None else None
+        period_rows = None
+        if spec.period is not None:
+            keys = [P.period_key(ws, x, spec.period, tz)]
+            period_rows = P.counts(x, keys + ([P.group_key(x)] if spec.by is not None else []))
+    finally:
+        scratch.close()
+    return _result(ws, spec, started, summary, group_rows, period_rows, by_source, pages,
+                   conversions, lo, hi, notes)
+
+
+def _result(ws: Workspace, spec: TrafficSpec, started: float, summary: list[dict],
+            group_rows: list[dict] | None, period_rows: list[dict] | None,
+            by_source: str | None, pages: tuple[str, ...] | None,
+            conversions: tuple[str, ...] | None, lo: int | None, hi: int | None,
+            notes: list[str]) -> TrafficResult:
+    """The result from the per-key count rows (k0, k1..., the counts) and the spend."""
+    tz = ws.config.timezone
+    tables: dict[str, Any] = {}
     spend_key = None
     if spec.by is not None:
         column = by_source.split(".", 1)[1]
@@ -198,10 +253,13 @@ def _spend(ws: Workspace, spec: TrafficSpec, key: str | None, lo: int | None, hi
     columns = set(ws.columns("spend"))
     first = _local_day(lo, tz) if lo is not None else None
     last = _local_day(hi - 1, tz) if hi is not None else None
-    con = ws.duckdb
 
     def rows(k: str | None) -> dict[str, dict]:
-        cur = con.execute(sql.spend_sql(k, columns, first, last))
+        if not (ws.engine == "duckdb" and SQL_ON_DUCKDB):
+            from funnelscope.analyses.traffic import portable as P
+
+            return P.spend(ws, k, columns, first, last)
+        cur = ws.duckdb.execute(sql.spend_sql(k, columns, first, last))
         cols = [d[0] for d in cur.description]
         return {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
 
