@@ -164,9 +164,9 @@ def test_the_sql_needs_no_data():
     assert "'it''s'" in text and "lag(e)" in text
 
 
-def test_spark_is_a_clear_error(ws, monkeypatch):
-    monkeypatch.setattr(type(ws), "engine", property(lambda self: "pyspark"))
-    with pytest.raises(SpecError, match="DuckDB"):
+def test_other_engines_are_a_clear_error(ws, monkeypatch):
+    monkeypatch.setattr(type(ws), "engine", property(lambda self: "polars"))
+    with pytest.raises(SpecError, match="DuckDB and PySpark"):
         ws.paths(after="checkout")
 
 
