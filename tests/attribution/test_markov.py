@@ -213,13 +213,13 @@ def test_a_bad_request_says_what_to_change(small_ws, kwargs, error, words):
 
 
 def test_other_engines_get_a_clear_error():
-    class SparkLike:
-        engine = "pyspark"
+    class PolarsLike:
+        engine = "polars"
 
     from funnelscope.analyses.attribution.run import attribution
 
-    with pytest.raises(SpecError, match="DuckDB only"):
-        attribution(SparkLike(), conversion_event="pay")
+    with pytest.raises(SpecError, match="DuckDB and PySpark"):
+        attribution(PolarsLike(), conversion_event="pay")
 
 
 def test_the_spec_compiles_without_data():

@@ -10,6 +10,7 @@ ChannelAttribution equivalences: docs/attribution.md.
 
 * :mod:`.spec` -- the validated request (:class:`AttributionSpec`);
 * :mod:`.journeys` -- the DuckDB SQL that builds journeys and aggregates them;
+* :mod:`.portable` -- the same aggregates as Ibis expressions (Spark);
 * :mod:`.heuristics` -- the per-touch credit of the five rule-based models;
 * :mod:`.markov` -- the absorbing chain and its removal effects;
 * :mod:`.run` -- ``attribution(ws, ...)``; :mod:`.result` -- :class:`AttributionResult`.
