@@ -953,7 +953,7 @@ ATTRIBUTION = Analysis(
     description="A conversion's journey = the user's touches in --lookback before it (after "
                 "the previous conversion); users who never convert end in null. First, last "
                 "and linear are ChannelAttribution's heuristic_models(); Markov is the "
-                "first-order chain, solved exactly. DuckDB only. Definitions: "
+                "first-order chain, solved exactly. DuckDB and Spark. Definitions: "
                 "docs/attribution.md.",
     function="funnelscope.analyses.attribution.run:attribution",
     tables=("events",), files=("events", "orders"), map_table="events",
@@ -1060,7 +1060,7 @@ SATISFACTION = Analysis(
                 "CSAT = share of CSAT answers of 4-5 (of 1-5; --csat-satisfied, --csat-scale). "
                 "With an orders table, each user's first NPS answer is linked to their orders "
                 "in the --horizon after it (users whose horizon passes the data's end are "
-                "censored). Scores outside the scale are an error, never dropped. DuckDB only. "
+                "censored). Scores outside the scale are an error, never dropped. DuckDB and Spark. "
                 "Definitions: docs/metrics.md (Satisfaction).",
     function="funnelscope.analyses.satisfaction.run:satisfaction",
     tables=("responses",),
@@ -1106,7 +1106,7 @@ TRAFFIC = Analysis(
                 "--page-event events; a bounce is a one-event session; new visitors begin "
                 "their first-ever session in the range; conversion rate = converting users / "
                 "UV. Spend metrics by channel or campaign; a missing spend column gives null "
-                "with a note, never 0. DuckDB only. Definitions: docs/metrics.md.",
+                "with a note, never 0. DuckDB and Spark. Definitions: docs/metrics.md.",
     function="funnelscope.analyses.traffic.run:traffic",
     tables=("events",), files=("events", "customers", "spend"), map_table="events",
     csv=("summary", "groups", "periods"),
@@ -1141,7 +1141,7 @@ LEADS = Analysis(
     description="A lead = a user (account) with events but no --target-event. Model: "
                 "standardised logistic regression + calibration, trained on snapshots before a "
                 "time holdout at (data end − horizon), judged there (AUC, Brier, calibration "
-                "deciles). Rules: funnelscope.yml leads: rules. DuckDB only. Definitions: "
+                "deciles). Rules: funnelscope.yml leads: rules. DuckDB and Spark. Definitions: "
                 "docs/metrics.md (Lead scoring).",
     function="funnelscope.analyses.leads.run:leads",
     tables=("events",), files=("events", "customers"), map_table="events",

@@ -4,8 +4,9 @@
    labels are fully observed) and ``snapshots`` training cut-offs H − horizon, H − 2·horizon,
    ... (those after the first event). A training row's label window ends at or before H, so
    nothing the model learns from happens after the holdout cut-off.
-2. One DuckDB query gives the feature table of every cut-off (features.py): one row per
-   eligible entity and cut-off; the events never reach Python.
+2. One DuckDB query gives the feature table of every cut-off (features.py; on PySpark the
+   same table as Ibis relations, portable.py): one row per eligible entity and cut-off; the
+   events never reach Python.
 3. The model (model.py) is fitted on the training rows, judged on the holdout rows (AUC,
    Brier score, calibration deciles), then scores the leads as of E; the rules
    (funnelscope.yml) and behaviour tags are evaluated as of E.
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
 #: Leads' score histogram: bins of this width from 0 to 1.
 BIN_WIDTH = 0.05
 REASONS = 3
+#: DuckDB runs the SQL text of :mod:`.features` (True) or the Ibis relations of
+#: :mod:`.portable` like Spark (False: the cross-engine tests check they agree).
+SQL_ON_DUCKDB = True
 TAGS = (("cart_abandoner", f"{CART_EVENT} in the last {CART_DAYS} days, no target yet"),
         ("returning", f"active on at least {RETURNING_DAYS} days"),
         ("dormant", f"no event for at least {DORMANT_DAYS} days"))
@@ -99,7 +103,8 @@ def leads(
     (sigmoid | isotonic), trained on ``snapshots`` cut-offs before a time holdout at (data
     end − horizon); the holdout's AUC, Brier score and calibration deciles judge it. rules:
     lead rules (default: funnelscope.yml ``leads: rules``); their points are reported beside
-    the probability. top: leads listed. DuckDB only.
+    the probability. top: leads listed. Runs on DuckDB (SQL) and PySpark (Ibis, portable.py):
+    the feature table is computed in the engine, the model in Python.
 
     >>> ws.leads(target_event="pay", horizon="14d", top=20)
     """
@@ -115,27 +120,36 @@ def leads(
     spec = LeadsSpec(target_event=target_event, horizon=horizon, entity=entity, top=top,
                      steps=tuple(steps or ()), top_events=top_events, top_values=top_values,
                      snapshots=snapshots, calibration=calibration, rules=tuple(rules or ()))
-    if ws.engine != "duckdb":
-        raise SpecError(f"leads run on DuckDB workspaces only, not on {ws.engine}.",
-                        hint="Load the events into a DuckDB workspace (funnelscope load FILE "
-                             "--workspace W) or analyse the file in place (--events FILE).")
+    sql = ws.engine == "duckdb" and SQL_ON_DUCKDB
     from funnelscope.analyses.event_names import check_event_names, event_name_counts
-    from funnelscope.analyses.funnel.duckdb_feed import Source
 
-    source = Source.of(ws)
-    if spec.entity == "account" and "account_id" not in source.types:
+    if sql:
+        from funnelscope.analyses.funnel.duckdb_feed import Source
+
+        source = Source.of(ws)
+        event_columns = list(source.types)
+    else:
+        from funnelscope.analyses.leads import portable as P
+
+        P.check_engine(ws)
+        event_columns = ws.columns("events")
+    if spec.entity == "account" and "account_id" not in event_columns:
         raise SpecError("entity='account' needs an account_id column in the events table.",
                         hint="Load events with --map account_id=<your column>.")
     known = event_name_counts(ws)
     for option, names in spec.event_names().items():
         check_event_names(ws, names, option, known=known)
     _check_rule_columns(ws, spec)
-    con, tz = ws.duckdb, ws.config.timezone
-    ent = F.ident(spec.entity_column)
-    lo, end = con.execute(
-        f"SELECT epoch_us(min({F.ident('ts')})), epoch_us(max({F.ident('ts')})) "  # noqa: S608
-        f"FROM ({source.sql}) AS fs_src WHERE {ent} IS NOT NULL AND "
-        f"{F.ident('event')} IS NOT NULL").fetchone()
+    tz = ws.config.timezone
+    if sql:
+        con = ws.duckdb
+        ent = F.ident(spec.entity_column)
+        lo, end = con.execute(
+            f"SELECT epoch_us(min({F.ident('ts')})), epoch_us(max({F.ident('ts')})) "  # noqa: S608
+            f"FROM ({source.sql}) AS fs_src WHERE {ent} IS NOT NULL AND "
+            f"{F.ident('event')} IS NOT NULL").fetchone()
+    else:
+        lo, end = P.bounds(ws, spec)
     h = spec.horizon_us
     holdout = end - h
     training = [holdout - j * h for j in range(1, spec.snapshots + 1) if holdout - j * h >= lo]
@@ -145,9 +159,13 @@ def leads(
             f"two horizons of history (a training cut-off and the holdout).",
             hint="Use a shorter --horizon, e.g. 7d.")
     cutoffs = [(0, end), (1, holdout)] + [(k, c) for k, c in enumerate(training, start=2)]
-    plan = F.plan(ws, spec, known)
-    attrs = F.attributes_sql(plan.columns, spec.entity_column) if plan.columns else None
-    frame = con.execute(F.features_sql(spec, plan, source.sql, attrs, tz, cutoffs)).df()
+    if sql:
+        plan = F.plan(ws, spec, known)
+        attrs = F.attributes_sql(plan.columns, spec.entity_column) if plan.columns else None
+        frame = con.execute(F.features_sql(spec, plan, source.sql, attrs, tz, cutoffs)).df()
+    else:
+        plan = P.plan(ws, spec, known)
+        frame = P.feature_frame(ws, spec, plan, cutoffs)
     names = plan.names
     x_all = frame[[f"f_{i}" for i in range(len(names))]].to_numpy(dtype="float64")
     y_all = frame["y"].to_numpy(dtype="int64")
