@@ -13,7 +13,6 @@ the touches after the last conversion form one journey ending in null.
 
 from __future__ import annotations
 
-import math
 import os
 import uuid
 from collections import defaultdict
@@ -24,6 +23,7 @@ import pytest
 
 import funnelscope as fs
 from funnelscope.errors import FunnelscopeError
+from tests.cross_backend import assert_same as _assert_same
 
 pytestmark = pytest.mark.spark
 
@@ -31,7 +31,6 @@ T0 = pd.Timestamp("2026-01-05T00:00:00Z")
 USERS = 80
 LOOKBACK_H = 72
 CHANNELS = ["ads", "email", "search", "social"]
-ENGINE_ONLY = {"engine", "seconds", "elapsed_s"}  # meta keys that name the run, not the answer
 
 
 def shop(seed: int = 7) -> dict[str, pd.DataFrame]:
@@ -84,20 +83,8 @@ def workspaces(spark_session, data):
 
 
 def assert_same(a, b, path: str = "") -> None:
-    """Equal JSON; floats to 12 significant digits; engine name and timings ignored."""
-    if isinstance(a, dict):
-        keys = set(a) - ENGINE_ONLY if path.endswith("meta") else set(a)
-        assert keys == (set(b) - ENGINE_ONLY if path.endswith("meta") else set(b)), path
-        for k in keys:
-            assert_same(a[k], b[k], f"{path}/{k}")
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        assert math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12), f"{path}: {a!r} != {b!r}"
-    else:
-        assert a == b and type(a) is type(b), f"{path}: {a!r} != {b!r}"
+    """The shared comparison, with abs_tol 1e-12 (credit shares near 0)."""
+    _assert_same(a, b, path, abs_tol=1e-12)
 
 
 def both(workspaces, call) -> dict:

@@ -12,7 +12,6 @@ NPS answer and whether they ordered in the horizon after it.
 
 from __future__ import annotations
 
-import math
 import os
 import uuid
 from datetime import timedelta
@@ -23,13 +22,13 @@ import pytest
 
 import funnelscope as fs
 from funnelscope.errors import ConfigError, InputError
+from tests.cross_backend import assert_same
 
 pytestmark = pytest.mark.spark
 
 T0 = pd.Timestamp("2026-03-02T00:00:00Z")  # a Monday
 USERS, DAYS = 120, 50
 HORIZON = timedelta(days=30)
-ENGINE_ONLY = {"engine", "seconds", "elapsed_s"}  # meta keys that name the run, not the answer
 TIERS = ("gold", "silver", "bronze")
 
 
@@ -86,23 +85,6 @@ def workspaces(spark_session, data):
     yield {"duckdb": duck, "pyspark": spark}
     duck.close()
     spark_session.sql(f"DROP DATABASE IF EXISTS {db} CASCADE")
-
-
-def assert_same(a, b, path: str = "") -> None:
-    """Equal JSON; floats to 12 significant digits; engine name and timings ignored."""
-    if isinstance(a, dict):
-        keys = set(a) - ENGINE_ONLY if path.endswith("meta") else set(a)
-        assert keys == (set(b) - ENGINE_ONLY if path.endswith("meta") else set(b)), path
-        for k in keys:
-            assert_same(a[k], b[k], f"{path}/{k}")
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        assert math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15), f"{path}: {a!r} != {b!r}"
-    else:
-        assert a == b and type(a) is type(b), f"{path}: {a!r} != {b!r}"
 
 
 def both(workspaces, call) -> dict:
