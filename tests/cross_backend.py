@@ -25,3 +25,25 @@ def assert_same(a, b, path: str = "", abs_tol: float = 1e-15) -> None:
         assert math.isclose(a, b, rel_tol=1e-12, abs_tol=abs_tol), f"{path}: {a!r} != {b!r}"
     else:
         assert a == b and type(a) is type(b), f"{path}: {a!r} != {b!r}"
+
+
+def duckdb_and_spark(spark_session, tables: dict, tz: str | None = None, prefix: str = "fs"):
+    """Yield ``{"duckdb": ws, "pyspark": ws}`` holding the same ``tables`` (name -> frame), the
+    Spark one in a database of its own (dropped afterwards); for a module-scoped fixture."""
+    import os
+    import uuid
+
+    import funnelscope as fs
+
+    options = {} if tz is None else {"tz": tz}
+    duck = fs.connect(**options)
+    db = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    spark_session.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
+    spark_session.catalog.setCurrentDatabase(db)
+    spark = fs.connect(spark_session, **options)
+    for ws in (duck, spark):
+        for name, frame in tables.items():
+            ws.load(frame, name)
+    yield {"duckdb": duck, "pyspark": spark}
+    duck.close()
+    spark_session.sql(f"DROP DATABASE IF EXISTS {db} CASCADE")

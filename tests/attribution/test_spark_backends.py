@@ -13,8 +13,6 @@ the touches after the last conversion form one journey ending in null.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections import defaultdict
 
 import numpy as np
@@ -24,6 +22,7 @@ import pytest
 import funnelscope as fs
 from funnelscope.errors import FunnelscopeError
 from tests.cross_backend import assert_same as _assert_same
+from tests.cross_backend import duckdb_and_spark
 
 pytestmark = pytest.mark.spark
 
@@ -69,17 +68,7 @@ def data() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def workspaces(spark_session, data):
     """{"duckdb": ws, "pyspark": ws} holding the same tables (one Spark database per module)."""
-    duck = fs.connect()
-    db = f"fs_attr_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    spark_session.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
-    spark_session.catalog.setCurrentDatabase(db)
-    spark = fs.connect(spark_session)
-    for ws in (duck, spark):
-        for name, frame in data.items():
-            ws.load(frame, name)
-    yield {"duckdb": duck, "pyspark": spark}
-    duck.close()
-    spark_session.sql(f"DROP DATABASE IF EXISTS {db} CASCADE")
+    yield from duckdb_and_spark(spark_session, data, prefix="fs_attr")
 
 
 def assert_same(a, b, path: str = "") -> None:

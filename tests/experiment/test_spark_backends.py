@@ -12,8 +12,6 @@ the entrants of each compared period; the day with the injected drop.
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import timedelta
 
 import numpy as np
@@ -22,7 +20,7 @@ import pytest
 
 import funnelscope as fs
 from funnelscope.errors import ConfigError, FunnelscopeError
-from tests.cross_backend import assert_same
+from tests.cross_backend import assert_same, duckdb_and_spark
 
 pytestmark = pytest.mark.spark
 
@@ -82,17 +80,7 @@ def data() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def workspaces(spark_session, data):
     """{"duckdb": ws, "pyspark": ws} holding the same tables (one Spark database per module)."""
-    duck = fs.connect()
-    db = f"fs_exp_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    spark_session.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
-    spark_session.catalog.setCurrentDatabase(db)
-    spark = fs.connect(spark_session)
-    for ws in (duck, spark):
-        for name, frame in data.items():
-            ws.load(frame, name)
-    yield {"duckdb": duck, "pyspark": spark}
-    duck.close()
-    spark_session.sql(f"DROP DATABASE IF EXISTS {db} CASCADE")
+    yield from duckdb_and_spark(spark_session, data, prefix="fs_exp")
 
 
 def both(workspaces, call) -> dict:

@@ -13,8 +13,6 @@ must be ranked higher.
 
 from __future__ import annotations
 
-import os
-import uuid
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -26,7 +24,7 @@ from funnelscope.analyses.leads import features as F
 from funnelscope.analyses.leads import portable as P
 from funnelscope.analyses.leads.spec import LeadsSpec
 from funnelscope.errors import ConfigError, FunnelscopeError
-from tests.cross_backend import assert_same
+from tests.cross_backend import assert_same, duckdb_and_spark
 
 pytestmark = pytest.mark.spark
 
@@ -78,17 +76,7 @@ def data() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def workspaces(spark_session, data):
     """{"duckdb": ws, "pyspark": ws} holding the same tables (one Spark database per module)."""
-    duck = fs.connect(tz=TZ)
-    db = f"fs_leads_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    spark_session.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
-    spark_session.catalog.setCurrentDatabase(db)
-    spark = fs.connect(spark_session, tz=TZ)
-    for ws in (duck, spark):
-        for name, frame in data.items():
-            ws.load(frame, name)
-    yield {"duckdb": duck, "pyspark": spark}
-    duck.close()
-    spark_session.sql(f"DROP DATABASE IF EXISTS {db} CASCADE")
+    yield from duckdb_and_spark(spark_session, data, tz=TZ, prefix="fs_leads")
 
 
 def both(workspaces, call) -> dict:

@@ -10,15 +10,14 @@ shared by both engines, so every answer is also checked against the plain per-us
 
 from __future__ import annotations
 
-import os
 import random
-import uuid
 
 import pandas as pd
 import pytest
 
 import funnelscope as fs
 from funnelscope.errors import FunnelscopeError
+from tests.cross_backend import duckdb_and_spark
 from tests.experiment.test_spark_backends import assert_same
 from tests.funnel.oracle import OEvent, OStep, funnel_levels
 
@@ -69,16 +68,7 @@ def events() -> list[Ev]:
 @pytest.fixture(scope="module")
 def workspaces(spark_session, events):
     """{"duckdb": ws, "pyspark": ws} holding the same events (one Spark database per module)."""
-    duck = fs.connect(tz="UTC")
-    db = f"fs_paths_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    spark_session.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
-    spark_session.catalog.setCurrentDatabase(db)
-    spark = fs.connect(spark_session, tz="UTC")
-    for ws in (duck, spark):
-        ws.load(frame(events), "events")
-    yield {"duckdb": duck, "pyspark": spark}
-    duck.close()
-    spark_session.sql(f"DROP DATABASE IF EXISTS {db} CASCADE")
+    yield from duckdb_and_spark(spark_session, {"events": frame(events)}, tz="UTC", prefix="fs_paths")
 
 
 def both(workspaces, kwargs: dict):

@@ -12,8 +12,6 @@ NPS answer and whether they ordered in the horizon after it.
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import timedelta
 
 import numpy as np
@@ -22,7 +20,7 @@ import pytest
 
 import funnelscope as fs
 from funnelscope.errors import ConfigError, InputError
-from tests.cross_backend import assert_same
+from tests.cross_backend import assert_same, duckdb_and_spark
 
 pytestmark = pytest.mark.spark
 
@@ -74,17 +72,7 @@ def data() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def workspaces(spark_session, data):
     """{"duckdb": ws, "pyspark": ws} holding the same tables (one Spark database per module)."""
-    duck = fs.connect(tz="Asia/Shanghai")
-    db = f"fs_sat_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    spark_session.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
-    spark_session.catalog.setCurrentDatabase(db)
-    spark = fs.connect(spark_session, tz="Asia/Shanghai")
-    for ws in (duck, spark):
-        for name, frame in data.items():
-            ws.load(frame, name)
-    yield {"duckdb": duck, "pyspark": spark}
-    duck.close()
-    spark_session.sql(f"DROP DATABASE IF EXISTS {db} CASCADE")
+    yield from duckdb_and_spark(spark_session, data, tz="Asia/Shanghai", prefix="fs_sat")
 
 
 def both(workspaces, call) -> dict:

@@ -11,17 +11,14 @@ and the spend against sums written here.
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import funnelscope as fs
 from funnelscope.analyses.traffic import run as traffic_run
-from tests.cross_backend import assert_same
+from tests.cross_backend import assert_same, duckdb_and_spark
 from tests.traffic import oracle
 from tests.traffic.oracle import Ev
 
@@ -79,17 +76,7 @@ def data() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def workspaces(spark_session, data):
     """{"duckdb": ws, "pyspark": ws} holding the same tables (one Spark database per module)."""
-    duck = fs.connect()
-    db = f"fs_traffic_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    spark_session.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
-    spark_session.catalog.setCurrentDatabase(db)
-    spark = fs.connect(spark_session)
-    for ws in (duck, spark):
-        for name, frame in data.items():
-            ws.load(frame, name)
-    yield {"duckdb": duck, "pyspark": spark}
-    duck.close()
-    spark_session.sql(f"DROP DATABASE IF EXISTS {db} CASCADE")
+    yield from duckdb_and_spark(spark_session, data, prefix="fs_traffic")
 
 
 def both(workspaces, **request) -> dict:
