@@ -29,7 +29,9 @@ def assert_same(a, b, path: str = "", abs_tol: float = 1e-15) -> None:
 
 def duckdb_and_spark(spark_session, tables: dict, tz: str | None = None, prefix: str = "fs"):
     """Yield ``{"duckdb": ws, "pyspark": ws}`` holding the same ``tables`` (name -> frame), the
-    Spark one in a database of its own (dropped afterwards); for a module-scoped fixture."""
+    Spark one in a database of its own; for a module-scoped fixture. Afterwards the session's
+    current database is set back before that database is dropped, so later Spark tests of the
+    same session never find themselves in a dropped database."""
     import os
     import uuid
 
@@ -38,12 +40,16 @@ def duckdb_and_spark(spark_session, tables: dict, tz: str | None = None, prefix:
     options = {} if tz is None else {"tz": tz}
     duck = fs.connect(**options)
     db = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    previous = spark_session.catalog.currentDatabase()
     spark_session.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
     spark_session.catalog.setCurrentDatabase(db)
-    spark = fs.connect(spark_session, **options)
-    for ws in (duck, spark):
-        for name, frame in tables.items():
-            ws.load(frame, name)
-    yield {"duckdb": duck, "pyspark": spark}
-    duck.close()
-    spark_session.sql(f"DROP DATABASE IF EXISTS {db} CASCADE")
+    try:
+        spark = fs.connect(spark_session, **options)
+        for ws in (duck, spark):
+            for name, frame in tables.items():
+                ws.load(frame, name)
+        yield {"duckdb": duck, "pyspark": spark}
+    finally:
+        duck.close()
+        spark_session.catalog.setCurrentDatabase(previous)
+        spark_session.sql(f"DROP DATABASE IF EXISTS {db} CASCADE")
