@@ -166,10 +166,16 @@ def _time_us(source: Source, prefix: str = "") -> str:
     return ts if source.types.get("ts") in _MICROSECOND_TIMES else f"epoch_us({ts})"
 
 
-def kernel_query(ws: Workspace, spec: FunnelSpec, source: Source, *, by_property: bool) -> str:
-    """SQL producing the kernel feed for ``spec`` (columns in the module docstring)."""
+def kernel_query(ws: Workspace, spec: FunnelSpec, source: Source, *, by_property: bool,
+                 all_rows: bool = False) -> str:
+    """SQL producing the kernel feed for ``spec`` (columns in the module docstring).
+
+    ``all_rows``: every analysed event (the rows :func:`data_bounds` aggregates), also those
+    matching no step or exclusion (``mask`` and ``excl`` 0), as strict mode needs anyway: the
+    caller takes the data bounds from the feed and drops those rows (:func:`split_bounds`).
+    """
     plain = not any(s.where for s in spec.steps) and not any(e.where for e in spec.exclude)
-    keep_all = spec.mode == "strict"
+    keep_all = spec.mode == "strict" or all_rows
     base = filtered(ws, spec, source, named=not keep_all)
     q = "fs_ev."  # the events' own columns, never a VALUES column of the same name
     by = q + ident(spec.by) if by_property else None
@@ -201,7 +207,7 @@ def kernel_query(ws: Workspace, spec: FunnelSpec, source: Source, *, by_property
         where = "" if keep_all else f" WHERE event IN ({', '.join(literal(n) for n in names)})"
     cols = [f"{entity_code(spec, source, q)} AS entity", f"{_time_us(source, q)} AS ts",
             f"CAST({mask} AS UINTEGER) AS mask"]
-    if spec.exclude:
+    if spec.exclude or (all_rows and spec.mode != "strict"):
         cols.append(f"CAST({excl} AS UINTEGER) AS excl")
     if by is not None:
         cols.append(f"CASE WHEN ({mask}) & {spec.entry_mask} <> 0 THEN CAST({by} AS VARCHAR) "
@@ -212,6 +218,48 @@ def kernel_query(ws: Workspace, spec: FunnelSpec, source: Source, *, by_property
         relevant = "mask <> 0 OR excl <> 0" if spec.exclude else "mask <> 0"
         sql = f"SELECT * FROM ({sql}) AS fs_feed WHERE {relevant}"  # noqa: S608
     return sql
+
+
+def bounds_need_scan(source: Source) -> bool:
+    """True when :func:`data_bounds` would aggregate every analysed event: a file in place
+    whose times have no statistics to start from (CSV, JSON lines; converted times without a
+    Parquet window). The funnel then reads the bounds off its own feed (one pass, not two)."""
+    view = source.in_place
+    if view is None:
+        return False
+    return view.ts_window is None if view.ts_us is not None else not view.ts_statistics
+
+
+def split_bounds(batches: Iterable, spec: FunnelSpec) -> tuple[Any, int | None, int | None]:
+    """The min and max ``ts`` (µs) of an ``all_rows`` feed, and its batches for the kernel.
+
+    Outside strict mode, rows matching no step and no exclusion are dropped (each batch
+    filtered as it is met, the original released), as the ordinary feed never returns them.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from funnelscope.analyses.funnel.scan import ReleasingBatches
+
+    lo = hi = None
+    kept = []
+    pending = list(batches)
+    pending.reverse()
+    while pending:
+        batch = pending.pop()
+        if batch.num_rows == 0:
+            continue
+        bounds = pc.min_max(batch.column("ts").cast(pa.int64()))
+        b_lo, b_hi = bounds["min"].as_py(), bounds["max"].as_py()
+        lo = b_lo if lo is None else min(lo, b_lo)
+        hi = b_hi if hi is None else max(hi, b_hi)
+        if spec.mode != "strict":
+            relevant = pc.not_equal(pc.bit_wise_or(batch.column("mask"), batch.column("excl")), 0)
+            batch = batch.filter(relevant)
+            if not spec.exclude:
+                batch = batch.drop_columns(["excl"])
+        kept.append(batch)
+    return ReleasingBatches(kept), lo, hi
 
 
 def data_bounds(ws: Workspace, spec: FunnelSpec, source: Source) -> tuple[int | None, int | None]:

@@ -58,12 +58,17 @@ def run_duckdb(ws: Workspace, spec: FunnelSpec) -> tuple[Entries, dict]:
 
     source = feed.Source.of(ws)
     by_property = bool(spec.by) and spec.by in source.types
-    batches = fetch_batches(ws.duckdb, feed.kernel_query(ws, spec, source, by_property=by_property))
+    one_pass = feed.bounds_need_scan(source)  # a CSV in place: read it once, not twice
+    batches = fetch_batches(ws.duckdb, feed.kernel_query(ws, spec, source, by_property=by_property,
+                                                         all_rows=one_pass))
+    if one_pass:
+        batches, lo, hi = feed.split_bounds(batches, spec)
     labels: list = []
     if by_property:
         batches = feed.code_breakdown(batches, labels)
     out = run_kernel(batches, kernel_spec(spec))
-    lo, hi = feed.data_bounds(ws, spec, source)
+    if not one_pass:
+        lo, hi = feed.data_bounds(ws, spec, source)
     by_value = labels_of(out.entry_row, labels) if by_property else None
     entries = Entries(out.entity, out.level, out.step_ts, by_value)
     native = feed.entity_is_native(spec, source)
