@@ -40,10 +40,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from funnelscope.data import schema as sc
+from funnelscope.data import timeparse
 from funnelscope.data.timeparse import (
     check_epoch_unit,
     is_numeric_type,
-    timestamp_key_sql,
     timestamp_sql,
 )
 from funnelscope.errors import ConfigError, InputError, MissingColumnsError, ValidationError
@@ -80,6 +80,7 @@ _READERS = {  # each takes the path as its one bound parameter
     "jsonl": "read_json(?, format = 'newline_delimited')",
 }
 _DELIMITERS = ",;\t|"
+_FILE_ROW = "file_row_number"  # read_parquet's row number column (0-based)
 
 
 @dataclass
@@ -197,7 +198,7 @@ def _stage_source(
     """
     import duckdb
 
-    con.execute(f"DROP TABLE IF EXISTS {ident(STAGE)}")
+    _drop_stage(con)
     if not isinstance(source, (str, Path)):
         if encoding is not None:
             raise ConfigError("encoding= applies to files only, not to data frames.")
@@ -242,7 +243,12 @@ def _stage_source(
             _check_width(len(names), path.name, str(path))
             if kind in ("csv", "tsv"):
                 _check_csv_split(read_path, names, path)
-            row_sql = _create_stage(con, _READERS[kind], [str(read_path)], names)
+            if kind == "parquet" and not any(
+                n.lower() in ("rowid", _FILE_ROW) for n in names
+            ):
+                row_sql = _parquet_stage(con, read_path)
+            else:
+                row_sql = _create_stage(con, _READERS[kind], [str(read_path)], names)
         except duckdb.Error as exc:
             _raise_read_error(exc, path, read_path, kind)
     finally:
@@ -509,9 +515,28 @@ def _create_stage(
     return f"s.{ident(row_col)}"
 
 
+def _parquet_stage(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """STAGE as a view over the Parquet file (no copy: the file is typed and can be read
+    again); a row's number is the reader's ``file_row_number`` + 1 (the file's own order)."""
+    con.execute(
+        f"CREATE TEMP VIEW {ident(STAGE)} AS SELECT * FROM "  # noqa: S608 - quoted literal
+        f"read_parquet({literal(str(path))}, file_row_number = true)"
+    )
+    return f"(s.{ident(_FILE_ROW)} + 1)"
+
+
+def _drop_stage(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop STAGE, a temporary table or (Parquet) view."""
+    for kind in ("VIEW", "TABLE"):
+        with contextlib.suppress(Exception):
+            con.execute(f"DROP {kind} IF EXISTS {ident(STAGE)}")
+
+
 def _stage_types(con: duckdb.DuckDBPyConnection, row_sql: str) -> dict[str, str]:
     rows = con.execute(f"DESCRIBE {ident(STAGE)}").fetchall()
     hidden = row_sql[2:] if row_sql.startswith("s.") else None
+    if row_sql.startswith(f"(s.{ident(_FILE_ROW)}"):
+        hidden = ident(_FILE_ROW)
     return {r[0]: r[1] for r in rows if ident(r[0]) != hidden}
 
 
@@ -642,8 +667,59 @@ def resolve_columns(
 
 
 def _text(src_sql: str) -> str:
-    """The trimmed text of a value; NULL when empty."""
-    return f"NULLIF(TRIM(CAST({src_sql} AS VARCHAR)), '')"
+    """The trimmed text of a value; NULL when empty.
+
+    DuckDB's ``TRIM`` strips the Unicode space separators (category Zs) and costs about
+    0.1 µs per value; most values need none of it. A value whose first byte is printable
+    ASCII other than a space (``>= '!'`` and ``< chr(128)`` in DuckDB's byte order), which is
+    ASCII throughout (``strlen = length``) and does not end in a space is returned as it is
+    (about 3x cheaper); anything else is trimmed. Same value for every input
+    (``tests/data/test_text_trim.py``).
+    """
+    s = f"CAST({src_sql} AS VARCHAR)"
+    return (f"(CASE WHEN {s} >= '!' AND {s} < chr(128) AND NOT suffix({s}, ' ') AND "
+            f"strlen({s}) = length({s}) THEN {s} ELSE NULLIF(TRIM({s}), '') END)")
+
+
+def _iso_z_fast(text_sql: str, slow: str) -> str:
+    """``slow`` (:func:`timeparse.text_timestamp_sql` of ``text_sql``) with a shortcut for the
+    commonest export shape, ``YYYY-MM-DDTHH...Z``: text whose 11th character is ``T`` or a
+    space, the 12th a digit, and the last ``Z`` takes the parser's offset branch anyway
+    (neither epoch pattern allows a ``T`` or a space), so it is cast directly, skipping the
+    parser's regular expressions. Same value for every input."""
+    v = f"NULLIF(TRIM(CAST({text_sql} AS VARCHAR)), '')"
+    return (f"(CASE WHEN substr({v}, 11, 1) IN ('T', ' ') AND substr({v}, 12, 1) "
+            f"BETWEEN '0' AND '9' AND suffix({v}, 'Z') THEN TRY_CAST({v} AS TIMESTAMPTZ) "
+            f"ELSE {slow} END)")
+
+
+def _time_sql(con: duckdb.DuckDBPyConnection | None, src_sql: str, source_type: str, tz: str,
+              epoch_unit: str | None) -> str:
+    """SQL of a time column as TIMESTAMPTZ: :func:`timeparse.timestamp_sql`'s value, faster.
+
+    Epoch numbers and naive times are converted to epoch µs in integer arithmetic
+    (:func:`timeparse.time_us_sql`, equal to ``epoch_us(timestamp_sql(...))`` for every value;
+    naive times through the zone's offset ranges over the column's min/max, checked against
+    DuckDB's time zone data, ICU per row outside them) and made an instant with
+    ``make_timestamptz(µs)`` (a reinterpretation, no ICU per row). ISO text ending in ``Z``
+    takes :func:`_iso_z_fast`. ``con`` (None: no offset ranges) reads the staging table's
+    min/max for naive columns.
+    """
+    t = source_type.upper()
+    if t in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
+        return src_sql
+    if timeparse.is_naive_type(t) or is_numeric_type(t):
+        table = None
+        if timeparse.is_naive_type(t) and con is not None:
+            lo, hi = con.execute(
+                f"SELECT epoch_us(CAST(min({src_sql}) AS TIMESTAMP)), "  # noqa: S608
+                f"epoch_us(CAST(max({src_sql}) AS TIMESTAMP)) FROM {ident(STAGE)}").fetchone()
+            if lo is not None:
+                table = timeparse.offset_ranges(tz, lo, hi + 1)
+                if table is not None and not timeparse.check_ranges(con, tz, table):
+                    table = None
+        return f"make_timestamptz({timeparse.time_us_sql(src_sql, t, tz, epoch_unit, table)})"
+    return _iso_z_fast(src_sql, timestamp_sql(src_sql, source_type, tz, epoch_unit))
 
 
 def _canonical_exprs(
@@ -652,6 +728,7 @@ def _canonical_exprs(
     types: dict[str, str],
     tz: str,
     epoch_unit: str | None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> tuple[dict[str, str], dict[str, str], list[_Check], dict[str, str]]:
     """Typed SQL expression (over the input's columns) and storage type per canonical column,
     the checks, in the order they are tried (schema column order; for each column, empty
@@ -677,9 +754,12 @@ def _canonical_exprs(
         if col.kind == sc.TEXT or col.kind == sc.STAGE:
             expr, typ = raw_text, "VARCHAR"
         elif col.kind == sc.TIMESTAMP:
-            expr, typ = timestamp_sql(s, types[src], tz, epoch_unit), "TIMESTAMPTZ"
+            expr, typ = _time_sql(con, s, types[src], tz, epoch_unit), "TIMESTAMPTZ"
             if tz != "UTC":
-                key_texts[col.name] = timestamp_key_sql(s, types[src], epoch_unit)
+                # timestamp_key_sql's value: epoch µs as text, naive times read as UTC
+                key_texts[col.name] = (
+                    f"CAST(epoch_us({_time_sql(con, s, types[src], 'UTC', epoch_unit)}) "
+                    f"AS VARCHAR)")
         elif col.kind == sc.NUMBER:
             typed = s if is_numeric_type(types[src]) else f"TRY_CAST({raw_text} AS DOUBLE)"
             expr = f"(CASE WHEN isfinite(CAST({typed} AS DOUBLE)) THEN CAST({typed} AS DOUBLE) END)"
@@ -725,6 +805,36 @@ def _infer_text_types(con: duckdb.DuckDBPyConnection, cols: dict[str, str]) -> d
     """
     if not cols:
         return {}
+    # A sample's counts can prove a column VARCHAR (a leading zero, or a value that is neither
+    # a number nor a boolean: then the whole column has one too); only the other columns need
+    # the pass over every row.
+    sample = _type_counts(con, cols, f"(SELECT * FROM {ident(STAGE)} LIMIT {_SAMPLE_ROWS})")  # noqa: S608
+    out = {name: "VARCHAR" for name, (n, _, as_dbl, as_bool, zeros) in zip(cols, sample,
+                                                                           strict=True)
+           if zeros or (as_dbl < n and as_bool < n)}
+    rest = {name: sql for name, sql in cols.items() if name not in out}
+    full = _type_counts(con, rest, ident(STAGE)) if rest else []
+    for name, (n, as_int, as_dbl, as_bool, zeros) in zip(rest, full, strict=True):
+        if n == 0 or zeros:
+            out[name] = "VARCHAR"
+        elif as_int == n:
+            out[name] = "BIGINT"
+        elif as_dbl == n:
+            out[name] = "DOUBLE"
+        elif as_bool == n:
+            out[name] = "BOOLEAN"
+        else:
+            out[name] = "VARCHAR"
+    return {name: out[name] for name in cols}
+
+
+_SAMPLE_ROWS = 10_000  # rows read first by the type inference of text properties
+
+
+def _type_counts(con: duckdb.DuckDBPyConnection, cols: dict[str, str],
+                 from_sql: str) -> list[tuple[int, int, int, int, int]]:
+    """Per column of ``cols`` over ``from_sql`` (alias s): (values, whole numbers in BIGINT
+    range, decimals, booleans, values with a leading zero), values trimmed, empty ignored."""
     # each value is trimmed once (inner pass); the patterns all need a first character among
     # + - . 0-9 (code points 43-57), so other values skip the regular expressions
     texts = ", ".join(f"{_text(sql)} AS v{i}" for i, sql in enumerate(cols.values()))
@@ -742,22 +852,9 @@ def _infer_text_types(con: duckdb.DuckDBPyConnection, cols: dict[str, str]) -> d
             f"THEN 1 END) AS z{i}"
         )
     row = con.execute(
-        f"SELECT {', '.join(parts)} FROM (SELECT {texts} FROM {ident(STAGE)} AS s)"  # noqa: S608
+        f"SELECT {', '.join(parts)} FROM (SELECT {texts} FROM {from_sql} AS s)"  # noqa: S608
     ).fetchone()
-    out = {}
-    for i, name in enumerate(cols):
-        n, as_int, as_dbl, as_bool, zeros = row[5 * i: 5 * i + 5]
-        if n == 0 or zeros:
-            out[name] = "VARCHAR"
-        elif as_int == n:
-            out[name] = "BIGINT"
-        elif as_dbl == n:
-            out[name] = "DOUBLE"
-        elif as_bool == n:
-            out[name] = "BOOLEAN"
-        else:
-            out[name] = "VARCHAR"
-    return out
+    return [tuple(row[5 * i: 5 * i + 5]) for i in range(len(cols))]
 
 
 def _json_text(col_sql: str, typ: str) -> str:
@@ -1038,9 +1135,10 @@ def load_into_duckdb(
                 con.execute("ROLLBACK")
         raise
     finally:
-        for temp in (BAD, CLASS, TYPED, STAGE):
+        for temp in (BAD, CLASS, TYPED):
             with contextlib.suppress(Exception):
                 con.execute(f"DROP TABLE IF EXISTS {ident(temp)}")
+        _drop_stage(con)
 
 
 def _load(con, source, spec, mapping, remembered, tz, strict, epoch_unit, fmt, stages,
@@ -1056,7 +1154,8 @@ def _load(con, source, spec, mapping, remembered, tz, strict, epoch_unit, fmt, s
     staged = _stage_source(con, source, fmt, encoding)
     types = staged.types
     resolved = resolve_columns(spec, types, mapping, staged.display, remembered)
-    exprs, storage, checks, key_texts = _canonical_exprs(spec, resolved, types, tz, epoch_unit)
+    exprs, storage, checks, key_texts = _canonical_exprs(spec, resolved, types, tz, epoch_unit,
+                                                        con)
     values = [_Value(n, exprs[n], storage[n], key_texts.get(n)) for n in exprs]
     values += _property_values(con, spec, resolved, types, checks)
 
@@ -1094,7 +1193,8 @@ def _load(con, source, spec, mapping, remembered, tz, strict, epoch_unit, fmt, s
     con.execute(f"DROP TABLE IF EXISTS {ident(TYPED)}")
     con.execute(
         f"CREATE TEMP TABLE {ident(TYPED)} AS SELECT {ident(ROW)}, {FAIL}, "  # noqa: S608
-        f"{_packed_key('__fs_id', '__fs_full')} AS _key, __fs_id AS __fs_legacy, {cols} "
+        f"{_packed_key('__fs_id', '__fs_full')} AS _key, "
+        f"CAST(__fs_id & {_LOW32} AS UINTEGER) AS __fs_legacy_low, {cols} "
         f"FROM (SELECT {ident(ROW)}, {fail_sql} AS {FAIL}, {identity} AS __fs_id, "
         f"{full} AS __fs_full, {cols} "
         f"FROM (SELECT {', '.join(inner)} FROM {ident(STAGE)} AS s))"
@@ -1209,7 +1309,9 @@ def _classify(con, target: str, valid: int) -> dict[str, int]:
     con.execute(f"DROP TABLE IF EXISTS {ident(CLASS)}")
     con.execute(
         f"CREATE TEMP TABLE {ident(CLASS)} AS "  # noqa: S608
-        f"WITH v AS (SELECT {row} AS r, _key AS k, _key >> 32 AS i, __fs_legacy AS lk "
+        f"WITH v AS (SELECT {row} AS r, _key AS k, _key >> 32 AS i, "
+        # the legacy key (the identity md5) shares _key's high 96 bits; TYPED keeps its low 32
+        f"((_key >> 32) << 32) | CAST(__fs_legacy_low AS UHUGEINT) AS lk "
         f"FROM {ident(TYPED)} WHERE {FAIL} IS NULL), "
         f"f AS (SELECT i, min(r) AS fr, arg_min(k, r) AS fk FROM v GROUP BY i "
         f"HAVING count(*) > 1), "
