@@ -120,6 +120,7 @@ def connect(
     deals: str | Path | None = None,
     spend: str | Path | None = None,
     columns: Mapping[str, Mapping[str, str]] | None = None,
+    epoch_unit: str | None = None,
     tz: str | None = None,
     read_only: bool = False,
     memory_limit: str | None = None,
@@ -133,6 +134,8 @@ def connect(
     ``events=...`` (and the other table names) analyse files in place: each is registered as
     a view with the canonical columns, without loading. ``columns`` maps, per table,
     canonical names to yours for those files: ``{"events": {"user_id": "uid"}}``.
+    ``epoch_unit`` (s, ms, us or ns): the unit of those files' integer times; by default each
+    value's magnitude decides, as in ``load``.
 
     Settings resolve as on every surface (CLI, API, report): the workspace's saved config,
     then the definitions file (``config``, else funnelscope.yml beside a workspace file, else
@@ -190,5 +193,5 @@ def connect(
         if file is not None:
             from funnelscope.data.inplace import register_file
 
-            register_file(ws, table, file, (columns or {}).get(table, {}))
+            register_file(ws, table, file, (columns or {}).get(table, {}), epoch_unit=epoch_unit)
     return ws

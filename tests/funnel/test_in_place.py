@@ -205,3 +205,47 @@ def test_sql_conditions_equal_the_ibis_conditions(cond):
     t = ws.backend.table("t")
     ibis_rows = set(t.filter(ibis_condition(t, (cond,), "test")).select("i").to_pyarrow()["i"].to_pylist())
     assert sql_rows == ibis_rows
+
+
+def test_epoch_unit_reaches_files_in_place_from_python_and_the_cli(tmp_path, capsys):
+    """Milliseconds of 1971 look like seconds by magnitude (< 1e11): ``epoch_unit="ms"`` must
+    reach the in-place view from ``fs.connect`` and from ``--epoch-unit``, and give what a
+    load with the same unit gives."""
+    import json
+
+    from funnelscope.cli.app import main
+
+    base = 31_536_000_000  # 1971-01-01 in ms
+    frame = pd.DataFrame({
+        "user_id": [1, 1, 2, 2, 3],
+        "event": ["view", "pay", "view", "pay", "view"],
+        "ts": [base, base + 3_600_000, base, base + 3 * 86_400_000, base + 60_000],
+    })
+    path = tmp_path / "ms.parquet"
+    frame.to_parquet(path, index=False)
+    loaded = fs.connect()
+    loaded.load(str(path), "events", epoch_unit="ms")
+    expected = loaded.funnel(["view", "pay"], "1d").to_dict()
+    expected.pop("meta")
+    ours = fs.connect(events=str(path), epoch_unit="ms").funnel(["view", "pay"], "1d").to_dict()
+    assert ours.pop("meta")["data_start_us"] == base * 1000
+    assert ours == expected
+    detected = fs.connect(events=str(path)).funnel(["view", "pay"], "1d")
+    assert detected.meta["data_start_us"] == base * 1_000_000  # read as seconds: 2969
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            main(list(argv))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = run("funnel", "--events", str(path), "--epoch-unit", "ms", "--steps",
+                       "view,pay", "--window", "1d", "--format", "json")
+    cli = json.loads(out)
+    assert code == 0 and cli["meta"]["data_start_us"] == base * 1000
+    assert [s["entities"] for s in cli["steps"]] == [s["entities"] for s in expected["steps"]]
+    code, _, err = run("funnel", "--events", str(path), "--epoch-unit", "hours", "--steps",
+                       "view,pay")
+    assert code == 2 and "epoch" in err

@@ -61,6 +61,10 @@ def _frame(entry: Analysis) -> list[inspect.Parameter]:
             None, "--map", metavar="CANONICAL=YOURS,...", rich_help_panel="Files in place",
             help=f"With files in place: your {entry.map_table} column names, canonical=yours "
                  "(e.g. user_id=uid,ts=time,event=event_name).")))
+        out.append(inspect.Parameter("epoch_unit", kw, annotation=str, default=typer.Option(
+            None, "--epoch-unit", metavar="s|ms|us|ns", rich_help_panel="Files in place",
+            help="With files in place: the unit of integer (epoch) times. Default: each value's "
+                 "magnitude decides, as `funnelscope load` does.")))
     out += [
         inspect.Parameter("tz", kw, annotation=str, default=typer.Option(
             None, "--tz", metavar="ZONE", help="Reporting time zone for day/week/month boundaries (and naive "
@@ -109,7 +113,8 @@ def make_command(entry: Analysis):
             raw[p.name] = value
         files = {t: values.get(f"file_{t}") for t in entry.files}
         execute(entry, raw, workspace=values["workspace"], files=files,
-                map_=values.get("map_"), tz=values["tz"], config=values["config"],
+                map_=values.get("map_"), epoch_unit=values.get("epoch_unit"),
+                tz=values["tz"], config=values["config"],
                 fmt=values["fmt"], csv_table=values["csv_table"], quiet=values["quiet"])
 
     command.__signature__ = inspect.Signature(_frame(entry))  # type: ignore[attr-defined]
@@ -120,7 +125,7 @@ def make_command(entry: Analysis):
 
 def execute(entry: Analysis, raw: dict[str, Any], *, workspace: Path | None,
             files: dict[str, Any], map_: str | None, tz: str | None, config: Path | None,
-            fmt: str, csv_table: str | None, quiet: bool) -> None:
+            fmt: str, csv_table: str | None, quiet: bool, epoch_unit: str | None = None) -> None:
     """Open the data, resolve settings, parse, run (with progress) and print; then exit with
     the entry's ``exit_status`` hook's code when it is not 0."""
     from funnelscope.analyses import registry
@@ -144,7 +149,8 @@ def execute(entry: Analysis, raw: dict[str, Any], *, workspace: Path | None,
         columns = {entry.map_table: parse_column_map(map_)}
     definitions = load_for(workspace, config)
     ws = open_workspace(workspace, read_only=not writes, tz=tz or definitions.timezone,
-                        columns=columns, **{k: v for k, v in files.items() if v is not None})
+                        columns=columns, epoch_unit=epoch_unit,
+                        **{k: v for k, v in files.items() if v is not None})
     registry.apply_settings(ws, definitions, tz)
     call = registry.parse(entry, raw, definitions, ws.config)
     with working(ws, entry.title or entry.name, quiet):

@@ -18,7 +18,8 @@ def open_workspace(workspace: Path | None, *, read_only: bool = False, tz: str |
     import funnelscope as fs
     from funnelscope.errors import ConfigError
 
-    in_place = {k: v for k, v in files.items() if v is not None and k != "columns"}
+    in_place = {k: v for k, v in files.items()
+                if v is not None and k not in ("columns", "epoch_unit")}
     if workspace is None and not in_place:
         raise ConfigError(
             "no data given.",
@@ -35,6 +36,7 @@ def open_workspace(workspace: Path | None, *, read_only: bool = False, tz: str |
         str(workspace) if workspace else None,
         read_only=read_only and workspace is not None,
         columns=files.get("columns"),
+        epoch_unit=files.get("epoch_unit"),
         tz=tz,
         **in_place,
     )
