@@ -60,6 +60,19 @@ class UnknownEventError(SpecError):
 
 
 # ----- typed lists ---------------------------------------------------------------------------
+def name_tuple(value: object, option: str, what: str = "event names") -> tuple[str, ...]:
+    """A spec field of names: None / "" / [] -> (), a typed list or a list of them ->
+    the names (:func:`split_names`), repeats dropped, order kept; anything else is a
+    :class:`SpecError` naming ``option``."""
+    if value is None or value == "" or value == () or value == []:
+        return ()
+    if isinstance(value, str) or (isinstance(value, (list, tuple))
+                                  and all(isinstance(v, str) for v in value)):
+        return tuple(dict.fromkeys(split_names(value)))
+    raise SpecError(f"{option}: give {what}, got {value!r}.",
+                    hint=f"e.g. --{option.replace('_', '-')} NAME")
+
+
 def split_names(text: str | Iterable[str] | None) -> list[str]:
     """Names from a typed list, split on ``,`` ``，`` and ``、``; spaces (full-width ones too)
     stripped, empty items dropped, order and repeats kept.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
+from funnelscope.analyses.event_names import name_tuple
 from funnelscope.durations import describe, to_microseconds
 from funnelscope.errors import SpecError
 
@@ -40,20 +41,6 @@ def parse_scale(text: object, option: str) -> tuple[int, int]:
         raise SpecError(f"{option}: scores beyond ±{MAX_SCORE} are not a rating scale, got {text!r}.",
                         hint="e.g. 1-5 or 0-10")
     return low, high
-
-
-def _names(value: object, option: str) -> tuple[str, ...]:
-    from funnelscope.analyses.event_names import split_names
-
-    if value is None or value == "" or value == () or value == []:
-        return ()
-    if isinstance(value, str):
-        names = split_names(value)
-    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        names = [n.strip() for v in value for n in split_names(v) if n.strip()]
-    else:
-        raise SpecError(f"{option}: give survey names, got {value!r}.")
-    return tuple(dict.fromkeys(names))
 
 
 def _question(value: object, option: str) -> str | None:
@@ -97,7 +84,7 @@ class SatisfactionSpec:
             object.__setattr__(self, "by", self.by.strip())
         if self.period is not None and self.period not in PERIODS:
             raise SpecError(f"period must be one of {', '.join(PERIODS)}, got {self.period!r}.")
-        object.__setattr__(self, "surveys", _names(self.surveys, "survey"))
+        object.__setattr__(self, "surveys", name_tuple(self.surveys, "survey", "survey names"))
         object.__setattr__(self, "nps_question", _question(self.nps_question, "nps_question"))
         object.__setattr__(self, "csat_question", _question(self.csat_question, "csat_question"))
         if self.nps_question is not None and self.nps_question == self.csat_question:

@@ -79,13 +79,6 @@ def traffic(
         raise SpecError(f"traffic runs on DuckDB and PySpark workspaces, not on {ws.engine}.",
                         hint="Load the events into a DuckDB workspace (funnelscope load FILE "
                              "--workspace W) or open them with fs.connect(spark_session).")
-    if not (ws.engine == "duckdb" and SQL_ON_DUCKDB):
-        return _traffic_portable(ws, spec, started)
-    from funnelscope.analyses.funnel.duckdb_feed import Source
-
-    source = Source.of(ws)
-    tz = ws.config.timezone
-    lo, hi = spec.bounds_us(tz)
     notes: list[str] = []
     pages = _events(ws, spec.page_events, DEFAULT_PAGE_EVENT, "page_event", notes,
                     "no 'view' events: page views (pv, pages_per_session) are null; name your "
@@ -94,6 +87,13 @@ def traffic(
                           "conversion_event", notes,
                           "no 'pay' events: conversions are null; name your conversion event "
                           "with --conversion-event")
+    if not (ws.engine == "duckdb" and SQL_ON_DUCKDB):
+        return _traffic_portable(ws, spec, started, pages, conversions, notes)
+    from funnelscope.analyses.funnel.duckdb_feed import Source
+
+    source = Source.of(ws)
+    tz = ws.config.timezone
+    lo, hi = spec.bounds_us(tz)
     group, join, by_source = "CAST(NULL AS VARCHAR)", "", None
     if spec.by is not None:
         table, column = _group_source(ws, spec.by, source.columns)
@@ -129,7 +129,9 @@ def traffic(
                    conversions, lo, hi, notes)
 
 
-def _traffic_portable(ws: Workspace, spec: TrafficSpec, started: float) -> TrafficResult:
+def _traffic_portable(ws: Workspace, spec: TrafficSpec, started: float,
+                      pages: tuple[str, ...] | None, conversions: tuple[str, ...] | None,
+                      notes: list[str]) -> TrafficResult:
     """:func:`traffic` on any engine (PySpark) with the Ibis relations of :mod:`.portable`:
     the sessions are cached in the engine, the per-key counts come back."""
     import ibis
@@ -138,14 +140,6 @@ def _traffic_portable(ws: Workspace, spec: TrafficSpec, started: float) -> Traff
 
     tz = ws.config.timezone
     lo, hi = spec.bounds_us(tz)
-    notes: list[str] = []
-    pages = _events(ws, spec.page_events, DEFAULT_PAGE_EVENT, "page_event", notes,
-                    "no 'view' events: page views (pv, pages_per_session) are null; name your "
-                    "page-view event with --page-event")
-    conversions = _events(ws, spec.conversion_events, DEFAULT_CONVERSION_EVENT,
-                          "conversion_event", notes,
-                          "no 'pay' events: conversions are null; name your conversion event "
-                          "with --conversion-event")
     by, by_source = None, None
     if spec.by is not None:
         by = _group_source(ws, spec.by, ws.columns("events"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from funnelscope.analyses.event_names import name_tuple
 from funnelscope.errors import SpecError
 
 PERIODS = ("day", "week", "month")
@@ -13,21 +14,6 @@ DEFAULT_PAGE_EVENT = "view"
 DEFAULT_CONVERSION_EVENT = "pay"
 #: the longest session gap accepted (a day: longer "sessions" are not visits)
 MAX_GAP_US = 86_400_000_000
-
-
-def _names(value: object, option: str) -> tuple[str, ...]:
-    from funnelscope.analyses.event_names import split_names
-
-    if value is None or value == "" or value == () or value == []:
-        return ()
-    if isinstance(value, str):
-        names = split_names(value)
-    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        names = [n.strip() for v in value for n in split_names(v) if n.strip()]
-    else:
-        raise SpecError(f"{option}: give event names, got {value!r}.", hint="e.g. --" +
-                        option.replace("_", "-") + " view")
-    return tuple(dict.fromkeys(names))
 
 
 def _text(value: object, option: str, example: str) -> str | None:
@@ -68,9 +54,9 @@ class TrafficSpec:
             raise SpecError(f"period must be one of {', '.join(PERIODS)}, got {self.period!r}.")
         object.__setattr__(self, "start", _text(self.start, "start", "--start 2026-01-01"))
         object.__setattr__(self, "end", _text(self.end, "end", "--end 2026-02-01"))
-        object.__setattr__(self, "page_events", _names(self.page_events, "page_event"))
+        object.__setattr__(self, "page_events", name_tuple(self.page_events, "page_event"))
         object.__setattr__(self, "conversion_events",
-                           _names(self.conversion_events, "conversion_event"))
+                           name_tuple(self.conversion_events, "conversion_event"))
         us = to_microseconds(self.session_gap, "session_gap")
         if us <= 0 or us > MAX_GAP_US:
             raise SpecError(f"session_gap must be longer than 0 and at most 1 day, got "
