@@ -77,7 +77,17 @@ class BoundAnalysis:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from funnelscope.analyses.registry import call_python
 
-        return call_python(self._entry, self._ws, args, kwargs)
+        try:
+            return call_python(self._entry, self._ws, args, kwargs)
+        except Exception as exc:
+            if self._ws.engine != "pyspark":
+                raise
+            from funnelscope.engine.spark_python import explain
+
+            clear = explain(exc, self._ws.backend._session)
+            if clear is None:
+                raise
+            raise clear from None
 
     @property
     def __signature__(self):
@@ -168,6 +178,9 @@ def connect(
     elif type(target).__name__ == "SparkSession":
         import ibis
 
+        from funnelscope.engine.spark_python import check_local_workers
+
+        check_local_workers(target)  # a clear error now rather than deep inside a Spark job
         backend = ibis.pyspark.connect(target)
     elif hasattr(target, "list_tables") and hasattr(target, "table"):
         backend = target

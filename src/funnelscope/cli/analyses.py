@@ -50,7 +50,8 @@ def _frame(entry: Analysis) -> list[inspect.Parameter]:
     kw = inspect.Parameter.KEYWORD_ONLY
     out = [inspect.Parameter("workspace", kw, annotation=Path, default=typer.Option(
         None, "--workspace", "-w", metavar="FILE",
-        help="DuckDB workspace file (created by `funnelscope load`).",
+        help="DuckDB workspace file (created by `funnelscope load`); with --spark, a Spark "
+             "database.",
         envvar="FUNNELSCOPE_WORKSPACE"))]
     for table in entry.files:
         out.append(inspect.Parameter(f"file_{table}", kw, annotation=Path, default=typer.Option(
@@ -73,6 +74,14 @@ def _frame(entry: Analysis) -> list[inspect.Parameter]:
         inspect.Parameter("config", kw, annotation=Path, default=typer.Option(
             None, "--config", "-c", metavar="FILE", help="Definitions file (default: funnelscope.yml beside "
                                          "the workspace, else in the current directory).")),
+        inspect.Parameter("spark", kw, annotation=str, default=typer.Option(
+            None, "--spark", metavar="MASTER", rich_help_panel="Spark",
+            help="Run on Spark: the master URL, e.g. local[2] or spark://host:7077. Files "
+                 "(--events ...) are then read in place by Spark (or name catalog tables), and "
+                 "--workspace names a Spark database.")),
+        inspect.Parameter("spark_conf", kw, annotation=list[str], default=typer.Option(
+            None, "--spark-conf", metavar="KEY=VALUE", rich_help_panel="Spark",
+            help="A Spark setting for --spark (repeatable), e.g. spark.driver.memory=4g.")),
     ]
     out += [_option(p) for p in entry.params if p.cli]
     out += [
@@ -115,6 +124,7 @@ def make_command(entry: Analysis):
         execute(entry, raw, workspace=values["workspace"], files=files,
                 map_=values.get("map_"), epoch_unit=values.get("epoch_unit"),
                 tz=values["tz"], config=values["config"],
+                spark=values.get("spark"), spark_conf=values.get("spark_conf"),
                 fmt=values["fmt"], csv_table=values["csv_table"], quiet=values["quiet"])
 
     command.__signature__ = inspect.Signature(_frame(entry))  # type: ignore[attr-defined]
@@ -125,7 +135,8 @@ def make_command(entry: Analysis):
 
 def execute(entry: Analysis, raw: dict[str, Any], *, workspace: Path | None,
             files: dict[str, Any], map_: str | None, tz: str | None, config: Path | None,
-            fmt: str, csv_table: str | None, quiet: bool, epoch_unit: str | None = None) -> None:
+            fmt: str, csv_table: str | None, quiet: bool, epoch_unit: str | None = None,
+            spark: str | None = None, spark_conf: list[str] | None = None) -> None:
     """Open the data, resolve settings, parse, run (with progress) and print; then exit with
     the entry's ``exit_status`` hook's code when it is not 0."""
     from funnelscope.analyses import registry
@@ -149,7 +160,8 @@ def execute(entry: Analysis, raw: dict[str, Any], *, workspace: Path | None,
         columns = {entry.map_table: parse_column_map(map_)}
     definitions = load_for(workspace, config)
     ws = open_workspace(workspace, read_only=not writes, tz=tz or definitions.timezone,
-                        columns=columns, epoch_unit=epoch_unit,
+                        columns=columns, epoch_unit=epoch_unit, spark=spark,
+                        spark_conf=spark_conf,
                         **{k: v for k, v in files.items() if v is not None})
     registry.apply_settings(ws, definitions, tz)
     call = registry.parse(entry, raw, definitions, ws.config)

@@ -3,7 +3,8 @@
 One load:
 
 1. the source streams into a staging table (CSV/TSV are read as text so every value can be
-   checked and kept exactly; Parquet, JSON lines and Arrow keep their types); a row's number is
+   checked and kept exactly; JSON lines and Arrow keep their types); a Parquet file is not
+   copied: the staging table is a view over it, read again where needed. A row's number is
    its position in the input, row 1 being the first data row after the header;
 2. one pass over the staging table computes, per row, every column's typed value, the first
    check the row fails (if any) and its dedupe key (the table's id columns when the input has
@@ -17,7 +18,9 @@ One load:
 Steps 1-3 fill temporary tables (the connection's scratch space, never part of the workspace,
 dropped when the load ends however it ends) before the transaction opens: DuckDB works on
 tables created inside an open transaction about twice as slowly. Everything from step 4 on,
-every read and write of the workspace's tables, is one DuckDB transaction.
+every read and write of the workspace's tables, is one DuckDB transaction. Temporary tables
+live in DuckDB's buffer pool, so the workspace's ``memory_limit`` bounds them (beyond it they
+spill to DuckDB's temporary directory). Speed and memory: docs/performance.md, "Loading".
 
 A failure or a killed process leaves the workspace exactly as before. ``read = loaded +
 duplicates + conflicts + rejected`` always holds. No user-supplied name or value reaches SQL
@@ -681,6 +684,25 @@ def _text(src_sql: str) -> str:
             f"strlen({s}) = length({s}) THEN {s} ELSE NULLIF(TRIM({s}), '') END)")
 
 
+_PLAIN_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN", "DATE", "TIME",
+                "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS",
+                "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "UUID")
+
+
+def _is_plain(source_type: str) -> bool:
+    """A type whose text form is never empty and has no surrounding spaces (numbers, times,
+    booleans, UUIDs): its trimmed text is the plain cast, NULL exactly when the value is."""
+    t = source_type.upper()
+    return t in _PLAIN_TYPES or t.startswith("DECIMAL")
+
+
+def _text_of(src_sql: str, source_type: str) -> str:
+    """:func:`_text` of a column of ``source_type``: one plain cast for :func:`_is_plain` types
+    (the same value; ``_text``'s test would cast them to text several times per row)."""
+    return f"CAST({src_sql} AS VARCHAR)" if _is_plain(source_type) else _text(src_sql)
+
+
 def _iso_z_fast(text_sql: str, slow: str) -> str:
     """``slow`` (:func:`timeparse.text_timestamp_sql` of ``text_sql``) with a shortcut for the
     commonest export shape, ``YYYY-MM-DDTHH...Z``: text whose 11th character is ``T`` or a
@@ -750,7 +772,7 @@ def _canonical_exprs(
             continue
         src = resolved[col.name]
         s = ident(src)
-        raw_text = _text(s)
+        raw_text = _text_of(s, types[src])
         if col.kind == sc.TEXT or col.kind == sc.STAGE:
             expr, typ = raw_text, "VARCHAR"
         elif col.kind == sc.TIMESTAMP:
@@ -1166,7 +1188,15 @@ def _load(con, source, spec, mapping, remembered, tz, strict, epoch_unit, fmt, s
     inner = [f"{staged.row_sql} AS {ident(ROW)}"]
     inner += [f"{v.expr} AS {alias[v.name]}" for v in values]
     inner += [f"{v.key_text} AS {key_alias[v.name]}" for v in values if v.key_text]
-    inner += [f"{_text(ident(resolved[c]))} AS {a}" for c, a in raw_alias.items()]
+    # the checks test these for NULL only (and STAGE columns for their text): a plain-typed
+    # column is NULL exactly when its text is
+    def probe(c: str) -> str:
+        src, typ, column = ident(resolved[c]), types[resolved[c]], spec.column(c)
+        if _is_plain(typ) and not (column is not None and column.kind == sc.STAGE):
+            return src
+        return _text_of(src, typ)
+
+    inner += [f"{probe(c)} AS {a}" for c, a in raw_alias.items()]
     if "properties" in resolved:
         jtext = _json_text(ident(resolved["properties"]), types[resolved["properties"]])
         inner += [f"NULLIF(TRIM({jtext}), '') AS __fs_jt", f"{_json_object(jtext)} AS __fs_jo"]
@@ -1307,6 +1337,21 @@ def _classify(con, target: str, valid: int) -> dict[str, int]:
     """
     row = ident(ROW)
     con.execute(f"DROP TABLE IF EXISTS {ident(CLASS)}")
+    if con.execute(f"SELECT 1 FROM {target} LIMIT 1").fetchone() is None:  # noqa: S608
+        # nothing stored (``e`` below is empty): only repeats within the input; the query
+        # below without ``e``, ``many`` and the outer join of every valid row
+        con.execute(
+            f"CREATE TEMP TABLE {ident(CLASS)} AS "  # noqa: S608
+            f"WITH v AS (SELECT {row} AS r, _key AS k, _key >> 32 AS i FROM {ident(TYPED)} "
+            f"WHERE {FAIL} IS NULL), "
+            f"f AS (SELECT i, min(r) AS fr, arg_min(k, r) AS fk FROM v GROUP BY i "
+            f"HAVING count(*) > 1) "
+            f"SELECT v.r, CASE WHEN v.k = f.fk THEN 'dup' ELSE 'mine' END AS cls, f.fr AS ref "
+            f"FROM v JOIN f ON v.i = f.i WHERE v.r <> f.fr"
+        )
+        counts = dict(con.execute(f"SELECT cls, count(*) FROM {ident(CLASS)} GROUP BY cls").fetchall())  # noqa: S608
+        counts["new"] = valid - sum(counts.values())
+        return counts
     con.execute(
         f"CREATE TEMP TABLE {ident(CLASS)} AS "  # noqa: S608
         f"WITH v AS (SELECT {row} AS r, _key AS k, _key >> 32 AS i, "

@@ -52,8 +52,13 @@ def register_file(
     magnitude decides, as in ``load``).
     """
     epoch_unit = timeparse.check_epoch_unit(epoch_unit)
+    if ws.engine == "pyspark":  # paths and catalog tables, as a Spark temp view
+        from funnelscope.data.inplace_spark import register_spark
+
+        return register_spark(ws, table, file, columns, fmt, epoch_unit)
     if ws.engine != "duckdb":
-        raise BackendNotSupported("files can be analysed in place on DuckDB workspaces only.")
+        raise BackendNotSupported("files can be analysed in place on DuckDB and Spark "
+                                  "workspaces only.")
     spec = sc.get_schema(table)
     path = Path(file).expanduser()
     if not path.exists():

@@ -298,73 +298,98 @@ class WorkspaceBase:
         work exactly as on DuckDB. Then the new rows, the new rejections and the ``_loads``
         entry are appended (three writes; engines without multi-table transactions cannot make
         them one). New property columns are added first (Spark); a property column whose type
-        would have to widen is refused before anything is written.
+        would have to widen is refused before anything is written. On Spark the rows travel
+        both ways as Parquet files (:mod:`funnelscope.engine.spark_write`), never row by row.
         """
+        import contextlib
+
         import duckdb
 
         from funnelscope.data.ingest import LOADS, REJECTED, _ensure_meta_tables, load_into_duckdb
+        from funnelscope.engine.spark_write import SparkStaging, key_text_sql
 
         stage = duckdb.connect()
         stage.execute("SET TimeZone = 'UTC'")
         name = ident(table)
-        before_types = None
-        if self.has_table(table):
-            existing = self.backend.table(table).schema().to_pyarrow().empty_table()  # noqa: F841
-            keys = self.backend.table(table).select("_key", "_load").to_pyarrow()  # noqa: F841
-            stage.execute(f"CREATE TABLE {name} AS SELECT * FROM existing")  # noqa: S608
-            stage.execute(f"ALTER TABLE {name} ALTER COLUMN _key TYPE UHUGEINT")
-            stage.execute(f"INSERT INTO {name} (_key, _load) "  # noqa: S608
-                          "SELECT CAST(_key AS UHUGEINT), _load FROM keys")
-            before_types = dict(stage.execute("SELECT column_name, data_type FROM "
-                                              "information_schema.columns WHERE table_name = ?",
-                                              [table]).fetchall())
-        _ensure_meta_tables(stage)
-        if self.has_table(REJECTED):
-            old = self.backend.table(REJECTED).select("_key").to_pyarrow()  # noqa: F841
-            stage.execute(f"INSERT INTO {ident(REJECTED)} (_key) SELECT CAST(_key AS UHUGEINT) FROM old")  # noqa: S608
-        if self.has_table(LOADS):
-            last = self.backend.table(LOADS).load_id.max().execute()
-            stage.execute(f"INSERT INTO {ident(LOADS)} (load_id) VALUES (?)",  # noqa: S608
-                          [int(last or 0)])
-        report = load_into_duckdb(stage, source, table, **kwargs)
+        spark = self.engine == "pyspark"
+        names = set(self.table_names())  # one listing: each costs a Spark query
+        with SparkStaging(self.backend) if spark else contextlib.nullcontext() as bulk:
 
-        def rows(sql: str) -> Any:
-            return stage.execute(sql, [report.load_id]).to_arrow_table()
+            def fetch(source_table: str, columns: list[str]) -> str | None:
+                if bulk is not None:
+                    return bulk.read(stage, source_table, columns)
+                view = f"__fs_fetch_{len(columns)}_{source_table}"
+                stage.register(view, self.backend.table(source_table).select(*columns).to_pyarrow())
+                return ident(view)
 
-        new = rows(f"SELECT * REPLACE (CAST(_key AS VARCHAR) AS _key) FROM {name} "  # noqa: S608
-                   "WHERE _load = ?")
-        if before_types is None:
-            self.backend.create_table(table, new)
-        else:
-            after_types = dict(stage.execute("SELECT column_name, data_type FROM "
-                                             "information_schema.columns WHERE table_name = ?",
-                                             [table]).fetchall())
-            widened = [c for c, t in before_types.items() if c != "_key" and after_types[c] != t]
-            if widened:
-                from funnelscope.errors import BackendNotSupported
+            def write(sql: str, params: list, target: str, create: bool) -> None:
+                if bulk is not None:
+                    bulk.write(stage, sql, params, target, create=create)
+                    return
+                data = stage.execute(sql, params).to_arrow_table()
+                if create:
+                    self.backend.create_table(target, data)
+                else:
+                    have = list(self.backend.table(target).columns)
+                    self.backend.insert(target, data.select([c for c in have if c in data.column_names]))
 
-                c = widened[0]
-                raise BackendNotSupported(
-                    f"column {c!r} of {table} holds {before_types[c]} values and this input "
-                    f"needs {after_types[c]}; widening a column is supported on DuckDB only.",
-                    hint="Make the input's values fit the existing type, e.g. cast them.",
-                )
-            self._add_columns(table, new.schema, [c for c in after_types if c not in before_types])
-            self.backend.insert(table, new.select(list(self.backend.table(table).columns)))
-        rejected = rows(
-            f"SELECT * REPLACE (CAST(_key AS VARCHAR) AS _key, CAST(raw AS VARCHAR) AS raw) "  # noqa: S608
-            f"FROM {ident(REJECTED)} WHERE load_id = ?"
-        )
-        for meta, data in ((REJECTED, rejected), (LOADS, rows(f"SELECT * FROM {ident(LOADS)} WHERE load_id = ?"))):  # noqa: S608,E501
-            if data.num_rows == 0:
-                continue
-            if self.has_table(meta):  # a _loads from before the conflicts column lacks it
-                have = list(self.backend.table(meta).columns)
-                self.backend.insert(meta, data.select([c for c in data.column_names if c in have]))
+            before_types = None
+            if table in names:
+                existing = self.backend.table(table).schema().to_pyarrow().empty_table()  # noqa: F841
+                stage.execute(f"CREATE TABLE {name} AS SELECT * FROM existing")  # noqa: S608
+                stage.execute(f"ALTER TABLE {name} ALTER COLUMN _key TYPE UHUGEINT")
+                keys = fetch(table, ["_key", "_load"])
+                if keys is not None:
+                    stage.execute(f"INSERT INTO {name} (_key, _load) "  # noqa: S608
+                                  f"SELECT CAST(_key AS UHUGEINT), _load FROM {keys}")
+                before_types = self._stage_types(stage, table)
+            _ensure_meta_tables(stage)
+            if REJECTED in names:
+                old = fetch(REJECTED, ["_key"])
+                if old is not None:
+                    stage.execute(f"INSERT INTO {ident(REJECTED)} (_key) "  # noqa: S608
+                                  f"SELECT CAST(_key AS UHUGEINT) FROM {old}")
+            if LOADS in names:
+                last = self.backend.table(LOADS).load_id.max().execute()
+                stage.execute(f"INSERT INTO {ident(LOADS)} (load_id) VALUES (?)",  # noqa: S608
+                              [int(last or 0)])
+            report = load_into_duckdb(stage, source, table, **kwargs)
+            key = key_text_sql("_key")
+            new = f"SELECT * REPLACE ({key} AS _key) FROM {name} WHERE _load = ?"  # noqa: S608
+            if before_types is None:
+                write(new, [report.load_id], table, create=True)
             else:
-                self.backend.create_table(meta, data)
+                after_types = self._stage_types(stage, table)
+                widened = [c for c, t in before_types.items() if c != "_key" and after_types[c] != t]
+                if widened:
+                    from funnelscope.errors import BackendNotSupported
+
+                    c = widened[0]
+                    raise BackendNotSupported(
+                        f"column {c!r} of {table} holds {before_types[c]} values and this input "
+                        f"needs {after_types[c]}; widening a column is supported on DuckDB only.",
+                        hint="Make the input's values fit the existing type, e.g. cast them.",
+                    )
+                added = [c for c in after_types if c not in before_types]
+                if added:
+                    schema = stage.execute(f"SELECT * FROM ({new}) LIMIT 0",  # noqa: S608
+                                           [report.load_id]).to_arrow_table().schema
+                    self._add_columns(table, schema, added)
+                write(new, [report.load_id], table, create=False)
+            rejected = (f"SELECT * REPLACE ({key} AS _key, CAST(raw AS VARCHAR) AS raw) "  # noqa: S608
+                        f"FROM {ident(REJECTED)} WHERE load_id = ?")
+            loads = f"SELECT * FROM {ident(LOADS)} WHERE load_id = ?"  # noqa: S608
+            for meta, sql in ((REJECTED, rejected), (LOADS, loads)):
+                n = stage.execute(f"SELECT count(*) FROM ({sql})", [report.load_id]).fetchone()[0]  # noqa: S608
+                if n:  # a _loads from before the conflicts column lacks it: only its columns go
+                    write(sql, [report.load_id], meta, create=meta not in names)
         stage.close()
         return report
+
+    @staticmethod
+    def _stage_types(stage: Any, table: str) -> dict[str, str]:
+        return dict(stage.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                  "WHERE table_name = ?", [table]).fetchall())
 
     def _add_columns(self, table: str, schema: Any, names: list[str]) -> None:
         """Add new property columns to a Spark table (their types from the Arrow schema)."""
