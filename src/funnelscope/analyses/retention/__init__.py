@@ -11,43 +11,39 @@ Each function takes a workspace and returns a Result (named tidy tables + spec +
           activation_days=7, retention_days=(1, 7, 30), referral_event=None,
           referral_channel="referral")                                -> MetricsResult
     b2b_chain(ws, stages=None, by=None, revenue_period="month")       -> MetricsResult
+
+The names are imported from their modules on first use (a one-shot CLI run of one analysis
+imports only what it runs).
 """
 
-from funnelscope.analyses.retention.aarrr_summary import aarrr
-from funnelscope.analyses.retention.actives import activity
-from funnelscope.analyses.retention.b2b import b2b_chain
-from funnelscope.analyses.retention.cohorts import retention
-from funnelscope.analyses.retention.lifetimes import churn
-from funnelscope.analyses.retention.result import (
-    ActivityResult,
-    ChurnResult,
-    MetricsResult,
-    RetentionResult,
-)
-from funnelscope.analyses.retention.spec import (
-    AarrrSpec,
-    ActivitySpec,
-    B2BSpec,
-    ChurnSpec,
-    RetentionSpec,
-)
-from funnelscope.analyses.retention.survival import kaplan_meier, median_lifetime
+from __future__ import annotations
 
-__all__ = [
-    "AarrrSpec",
-    "ActivityResult",
-    "ActivitySpec",
-    "B2BSpec",
-    "ChurnResult",
-    "ChurnSpec",
-    "MetricsResult",
-    "RetentionResult",
-    "RetentionSpec",
-    "aarrr",
-    "activity",
-    "b2b_chain",
-    "churn",
-    "kaplan_meier",
-    "median_lifetime",
-    "retention",
-]
+import importlib
+from typing import Any
+
+_HOME = {
+    "AarrrSpec": "spec",
+    "ActivityResult": "result",
+    "ActivitySpec": "spec",
+    "B2BSpec": "spec",
+    "ChurnResult": "result",
+    "ChurnSpec": "spec",
+    "MetricsResult": "result",
+    "RetentionResult": "result",
+    "RetentionSpec": "spec",
+    "aarrr": "aarrr_summary",
+    "activity": "actives",
+    "b2b_chain": "b2b",
+    "churn": "lifetimes",
+    "kaplan_meier": "survival",
+    "median_lifetime": "survival",
+    "retention": "cohorts",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(importlib.import_module(f"{__package__}.{_HOME[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import ibis
 import pandas as pd
 
 from funnelscope.analyses.retention import periods as P
@@ -41,6 +40,7 @@ def user_periods(ud: ir.Table, period: str) -> ir.Table:
 
 def lifecycle_parts(ud: ir.Table, period: str) -> list[ir.Table]:
     """Counts per period of new / returning / resurrected users and of users gone dormant."""
+    import ibis  # lazily: importing Ibis costs ~0.7 s of a CLI run
     up = user_periods(ud, period)
     w = ibis.window(group_by=up.user_id, order_by=up.p)
     up = up.mutate(prev=up.p.lag().over(w), next=up.p.lead().over(w))
@@ -59,6 +59,7 @@ def lifecycle_parts(ud: ir.Table, period: str) -> list[ir.Table]:
 
 def streak_parts(ud: ir.Table) -> list[ir.Table]:
     """Histogram of each user's longest run of consecutive active weeks."""
+    import ibis  # lazily: importing Ibis costs ~0.7 s of a CLI run
     uw = user_periods(ud, "week")
     uw = uw.mutate(island=uw.p - ibis.row_number().over(group_by=uw.user_id, order_by=uw.p))
     runs = uw.group_by(["user_id", "island"]).aggregate(weeks=uw.count())

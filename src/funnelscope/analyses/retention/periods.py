@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from funnelscope.engine.timezones import local_time
 from funnelscope.errors import SpecError
 
 if TYPE_CHECKING:
@@ -43,11 +42,13 @@ def check_period(period: str, what: str = "period") -> str:
 # ----- Ibis expressions ---------------------------------------------------------------------
 def local_day(ws: Workspace, ts: ir.TimestampValue) -> ir.IntegerValue:
     """Epoch day (days since 1970-01-01) of the local date of UTC instant ``ts``."""
+    from funnelscope.engine.timezones import local_time
     return local_time(ws, ts).date().epoch_days()
 
 
 def period_of(ws: Workspace, ts: ir.TimestampValue, period: str) -> ir.IntegerValue:
     """Period number of UTC instant ``ts`` in the reporting time zone (see module doc)."""
+    from funnelscope.engine.timezones import local_time
     lt = local_time(ws, ts)
     if period == "month":
         return lt.year() * 12 + lt.month() - 1
