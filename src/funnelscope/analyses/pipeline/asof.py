@@ -62,10 +62,10 @@ def max_dead_after_us(stays: list[tuple[np.ndarray, np.ndarray]], factor: float)
 def open_rows(states: pd.DataFrame, d: pd.DataFrame, spec: PipelineSpec,
               stays: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """The rows of ``as_of_states`` (any number of snapshot times) whose deal was open at
-    that time, with ``age_us`` (time in its current stage at t)."""
+    that time, with ``deal_id`` (from ``d``, in place of ``deal_row``) and ``age_us`` (time
+    in its current stage at t)."""
     t = states["t"].to_numpy(dtype="int64")
-    pos = pd.Index(d["deal_id"].to_numpy(dtype=object)).get_indexer(
-        states["deal_id"].to_numpy(dtype=object))
+    pos = states["deal_row"].to_numpy(dtype="int64")
     win = _arr(d["win_us"])[pos]
     not_won = np.isnan(win) | (win > t)
     times, which = np.unique(t, return_inverse=True)
@@ -73,6 +73,7 @@ def open_rows(states: pd.DataFrame, d: pd.DataFrame, spec: PipelineSpec,
     age = t - states["last_us"].to_numpy(dtype="int64")
     limit = limits[which, states["current_idx"].to_numpy()] if len(t) else np.zeros(0)
     keep = not_won & (age <= limit)
-    out = states[keep].copy()
+    out = states[keep].drop(columns="deal_row")
+    out.insert(1, "deal_id", d["deal_id"].to_numpy(dtype=object)[pos[keep]])
     out["age_us"] = age[keep]
     return out.reset_index(drop=True)

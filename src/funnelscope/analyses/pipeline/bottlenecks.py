@@ -74,14 +74,17 @@ def bottlenecks_by(d: pd.DataFrame, spec: PipelineSpec, groups: np.ndarray) -> p
     Segments by deals, most first (ties: by name); a segment whose transitions have no
     priority (nothing lost, or no closed deal past the step) has its rank-1 row all the same,
     ordered by stage."""
+    from funnelscope.analyses.pipeline.stages import group_positions
+
     rows = []
     labels = np.asarray(groups, dtype=object).astype(str)
-    for group in sorted(set(labels), key=lambda g: (-int((labels == g).sum()), g)):
-        mask = labels == group
-        ranked = bottleneck_table(d[mask].reset_index(drop=True), spec)
+    positions = group_positions(labels)
+    d = d[["furthest_idx", "closed", "amount"]]
+    for group in sorted(positions, key=lambda g: (-len(positions[g]), g)):
+        ranked = bottleneck_table(d.take(positions[group]).reset_index(drop=True), spec)
         if ranked.empty:
             continue
         top = ranked.iloc[0].to_dict()
-        rows.append({"group": group, "deals": int(mask.sum()),
+        rows.append({"group": group, "deals": len(positions[group]),
                      **{c: top[c] for c in BY_COLUMNS[2:]}})
     return pd.DataFrame(rows, columns=BY_COLUMNS)

@@ -131,34 +131,49 @@ def as_of_states(ws: Workspace, spec: PipelineSpec, times_us: list[int],
                  max_age_us: int | None = None) -> pd.DataFrame:
     """Deals not yet won at each snapshot time ``t``, as the data visible at ``t`` shows them.
 
-    Columns: t, deal_id, current_idx (stage of the latest entry at or before t), last_us (that
-    entry's time), created_us, amount (latest non-null amount at or before t). Deals that had
+    Columns: t, deal_row (the deal's row in :func:`deal_table`, which is ordered by deal_id:
+    no deal id text comes back), current_idx (stage of the latest entry at or before t),
+    last_us (that entry's time), created_us, amount (latest non-null amount at or before t),
+    sorted by t and deal. Deals that had
     reached the win stage (or a later one) by t are left out, and so are deals whose latest
     entry is more than ``max_age_us`` before t (a cheap pre-filter; the open/presumed-dead
     rule is applied afterwards, see :mod:`funnelscope.analyses.pipeline.asof`).
+
+    Linear in entries: each entry is a deal's latest visible one for t in [its time, the
+    deal's next entry time), so it is joined only to the snapshots in that interval (capped
+    at ``max_age_us``), never to every later snapshot. Per entry, window functions carry the
+    deal's state up to it (furthest stage, key of the latest non-null amount).
     """
     import ibis
 
     if not times_us:
-        return pd.DataFrame(columns=["t", "deal_id", "current_idx", "last_us", "created_us",
+        return pd.DataFrame(columns=["t", "deal_row", "current_idx", "last_us", "created_us",
                                      "amount"])
     e = entries(ws, spec).select("deal_id", "idx", "ts_us", "key", "amount")
-    snaps = ibis.memtable(pd.DataFrame({"t": np.asarray(sorted(set(times_us)), dtype="int64")}))
-    j = e.join(snaps, e.ts_us <= snaps.t)
-    g = j.group_by(["t", "deal_id"]).aggregate(
-        current_idx=j.idx.argmax(j.key),
-        last_us=j.ts_us.max(),
-        created_us=j.ts_us.min(),
-        furthest_idx=j.idx.max(),
-        amount=j.amount.argmax(j.key, where=j.amount.notnull()),
+    e = e.mutate(deal_row=ibis.dense_rank().over(order_by=e.deal_id))  # 0-based, deal_table's
+    upto = ibis.cumulative_window(group_by=e.deal_id, order_by=e.key)
+    e = e.mutate(
+        next_us=e.ts_us.lead().over(ibis.window(group_by=e.deal_id, order_by=e.key)),
+        created_us=e.ts_us.min().over(ibis.window(group_by=e.deal_id)),
+        furthest_idx=e.idx.max().over(upto),
+        amount_key=e.amount.notnull().ifelse(e.key, ibis.null("int64")).max().over(upto),
     )
-    g = g.filter(g.furthest_idx < spec.win_index)
+    e = e.filter(e.furthest_idx < spec.win_index)
+    snaps = ibis.memtable(pd.DataFrame({"t": np.asarray(sorted(set(times_us)), dtype="int64")}))
+    cond = [e.ts_us <= snaps.t, snaps.t < e.next_us.fill_null(np.iinfo("int64").max)]
     if max_age_us is not None:
-        g = g.filter(g.t - g.last_us <= int(max_age_us))
-    df = g.drop("furthest_idx").order_by(["t", "deal_id"]).to_pandas()
+        cond.append(snaps.t <= e.ts_us + int(max_age_us))
+    j = e.join(snaps, cond)
+    known = entries(ws, spec).select("deal_id", "key", "amount").filter(
+        lambda x: x.amount.notnull())
+    known = known.rename(a_deal="deal_id", a_key="key", a_amount="amount")
+    j = j.left_join(known, [j.deal_id == known.a_deal, j.amount_key == known.a_key])
+    g = j.select(t=j.t, deal_row=j.deal_row, current_idx=j.idx, last_us=j.ts_us,
+                 created_us=j.created_us, amount=j.a_amount)
+    df = g.order_by(["t", "deal_row"]).to_pandas()
     out = pd.DataFrame({
         "t": df["t"].astype("int64").to_numpy(),
-        "deal_id": df["deal_id"].astype(str).to_numpy(dtype=object),
+        "deal_row": df["deal_row"].astype("int64").to_numpy(),
         "current_idx": df["current_idx"].astype("int64").to_numpy(),
         "last_us": df["last_us"].astype("int64").to_numpy(),
         "created_us": df["created_us"].astype("int64").to_numpy(),

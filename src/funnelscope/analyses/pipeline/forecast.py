@@ -164,8 +164,7 @@ def forecast(h: DealHistory, period: Any) -> ForecastResult:
     cats = categories(h, probs)
     limit = dead_after_us(h.stays, a, spec.stale_factor)
     dead = age > limit[stage] if len(stage) else np.zeros(0, dtype=bool)
-    deal_cat = np.array(["Omitted" if x else cats[i] for i, x in zip(stage, dead, strict=True)],
-                        dtype=object)
+    deal_cat = np.where(dead, "Omitted", np.array(cats, dtype=object)[stage]).astype(object)
     counted = deal_cat != "Omitted"
     gap = max(0, start - a)
     length = end - max(start, a)
@@ -176,7 +175,7 @@ def forecast(h: DealHistory, period: Any) -> ForecastResult:
     learned_amt = learned_p * amt
     deals = pd.DataFrame({
         "deal_id": p_open["deal_id"].to_numpy(dtype=object),
-        "stage": [spec.stages[i] for i in stage],
+        "stage": np.array(spec.stages, dtype=object)[stage],
         "days_in_stage": days(age),
         "amount": amt,
         "presumed_dead": dead,

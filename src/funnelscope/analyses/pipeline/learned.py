@@ -71,9 +71,9 @@ class StageAgeModel:
         stage = np.asarray(stage, dtype="int64")
         age = np.asarray(age_us, dtype="float64")
         out = np.empty(len(stage))
-        for j, (s, a) in enumerate(zip(stage, age, strict=True)):
-            b = int(np.searchsorted(self.edges_[s], a, side="left"))
-            out[j] = self.cell_rate_[s][b]
+        for s in np.unique(stage):  # one vectorised lookup per stage
+            at = stage == s
+            out[at] = self.cell_rate_[s][np.searchsorted(self.edges_[s], age[at], side="left")]
         return out
 
     def cells(self, stages: tuple[str, ...]) -> pd.DataFrame:

@@ -44,8 +44,8 @@ def period_labels(us: Any, tz: str, period: str) -> np.ndarray:
     out = np.full(len(times), None, dtype=object)
     ok = ~times.isna()
     if ok.any():
-        per = times[ok].to_period(_FREQ[period])
-        out[np.asarray(ok)] = [label(p) for p in per]
+        codes, uniques = pd.factorize(times[ok].to_period(_FREQ[period]))
+        out[np.asarray(ok)] = np.array([label(p) for p in uniques], dtype=object)[codes]
     return out
 
 

@@ -65,6 +65,19 @@ def group_labels(values: pd.Series | np.ndarray) -> np.ndarray:
     return v.where(v.notna(), NONE_LABEL).astype(str).to_numpy(dtype=object)
 
 
+def group_positions(labels: np.ndarray | pd.Series) -> dict:
+    """Row positions of each distinct non-missing label, each in row order.
+
+    One hash pass and one stable sort of the codes (O(N log N)), so per-group work costs the
+    group's own rows, never a scan of every row per group (O(N x groups))."""
+    codes, uniques = pd.factorize(pd.Series(labels, dtype=object), sort=False)
+    keep = codes >= 0
+    order = np.flatnonzero(keep)[np.argsort(codes[keep], kind="stable")]
+    ends = np.cumsum(np.bincount(codes[keep], minlength=len(uniques)))
+    starts = np.concatenate([[0], ends[:-1]])
+    return {uniques[i]: order[starts[i]:ends[i]] for i in range(len(uniques))}
+
+
 def ordered_groups(labels: np.ndarray) -> list[str]:
     """Distinct labels, largest first (ties by name)."""
     counts = pd.Series(labels).value_counts()
@@ -79,9 +92,10 @@ def funnel_by(d: pd.DataFrame, spec: PipelineSpec, labels: np.ndarray,
         return pd.DataFrame()
     groups = sorted(set(labels)) if column == "cohort" else ordered_groups(labels)
     d = d[["furthest_idx", "closed", "amount", *(f"regressions_{i}" for i in range(spec.k))]]
+    rows = group_positions(labels)
     parts = []
     for g in groups:
-        t = funnel_table(d[labels == g], spec)
+        t = funnel_table(d.take(rows[g]), spec)
         t.insert(0, column, g)
         parts.append(t)
     return pd.concat(parts, ignore_index=True)

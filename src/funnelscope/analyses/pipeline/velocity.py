@@ -16,7 +16,7 @@ import pandas as pd
 from funnelscope.analyses.pipeline.intervals import mean, quantile, rate
 from funnelscope.analyses.pipeline.periods import days
 from funnelscope.analyses.pipeline.spec import PipelineSpec
-from funnelscope.analyses.pipeline.stages import group_labels, ordered_groups
+from funnelscope.analyses.pipeline.stages import group_labels, group_positions, ordered_groups
 
 
 def _f(s: pd.Series) -> np.ndarray:
@@ -115,8 +115,9 @@ def velocity_summary(d: pd.DataFrame, by: str | None) -> pd.DataFrame:
     if by is not None and len(d):
         labels = group_labels(d[by])
         d = d[["closed", "amount", "win_us", "created_us", "last_us"]]
+        positions = group_positions(labels)
         for g in ordered_groups(labels):
-            rows.append({"group": g, **_velocity_row(d[labels == g])})
+            rows.append({"group": g, **_velocity_row(d.take(positions[g]))})
     out = pd.DataFrame(rows)
     out.insert(0, "group_by", [None if g == "(all)" else by for g in out["group"]])
     return out

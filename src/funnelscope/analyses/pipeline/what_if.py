@@ -22,7 +22,7 @@ import pandas as pd
 
 from funnelscope.analyses.pipeline.bottlenecks import expected_won_value
 from funnelscope.analyses.pipeline.spec import PipelineSpec, UnknownStageError, stage_text
-from funnelscope.analyses.pipeline.stages import NONE_LABEL, group_labels
+from funnelscope.analyses.pipeline.stages import NONE_LABEL, group_labels, group_positions
 from funnelscope.errors import SpecError
 
 
@@ -33,14 +33,14 @@ def best_owner_rate(d: pd.DataFrame, spec: PipelineSpec, i: int) -> tuple[str | 
     if "owner" not in d:
         return None, None
     furthest = d["furthest_idx"].to_numpy()
-    owners = group_labels(d["owner"])
+    positions = group_positions(group_labels(d["owner"]))
     best = (None, None)
-    for o in sorted(set(owners) - {NONE_LABEL}):
-        m = owners == o
-        base = int((m & (furthest >= i - 1)).sum())
+    for o in sorted(set(positions) - {NONE_LABEL}):
+        f = furthest[positions[o]]
+        base = int((f >= i - 1).sum())
         if base < spec.min_owner_deals:
             continue
-        r = int((m & (furthest >= i)).sum()) / base
+        r = int((f >= i).sum()) / base
         if best[1] is None or r > best[1]:
             best = (o, r)
     return best

@@ -14,7 +14,7 @@ import pandas as pd
 from funnelscope.analyses.pipeline.intervals import mean, rate, wilson
 from funnelscope.analyses.pipeline.periods import period_labels
 from funnelscope.analyses.pipeline.spec import PipelineSpec
-from funnelscope.analyses.pipeline.stages import group_labels, ordered_groups
+from funnelscope.analyses.pipeline.stages import group_labels, group_positions, ordered_groups
 
 ALL = "(all)"
 
@@ -26,11 +26,11 @@ def group_column(d: pd.DataFrame, spec: PipelineSpec) -> str | None:
     return "owner" if "owner" in d and d["owner"].notna().any() else None
 
 
-def _row(sub: pd.DataFrame) -> dict:
-    closed = sub["closed"].to_numpy(dtype=object)
+def _row(closed: np.ndarray, amount: np.ndarray) -> dict:
+    """Win-rate columns of the deals whose ``closed`` status and ``amount`` are given."""
     won, lost = closed == "won", closed == "lost"
     n_won, n_lost = int(won.sum()), int(lost.sum())
-    amounts = sub["amount"].to_numpy(dtype="float64")[won]
+    amounts = amount[won]
     return {
         "closed_deals": n_won + n_lost, "won": n_won, "lost": n_lost,
         "win_rate": rate(n_won, n_won + n_lost),
@@ -50,20 +50,27 @@ def close_periods(d: pd.DataFrame, tz: str, period: str) -> np.ndarray:
 def win_rate_table(d: pd.DataFrame, spec: PipelineSpec, tz: str) -> pd.DataFrame:
     """Rows for every (group, period) pair, "(all)" included on both axes."""
     gcol = group_column(d, spec)
-    groups = [(ALL, np.ones(len(d), dtype=bool))]
+    every = np.arange(len(d))
+    groups = [(ALL, every)]
     if gcol is not None and len(d):
         labels = group_labels(d[gcol])
-        groups += [(g, labels == g) for g in ordered_groups(labels)]
-    periods = [(ALL, np.ones(len(d), dtype=bool))]
+        positions = group_positions(labels)
+        groups += [(g, positions[g]) for g in ordered_groups(labels)]
+    per = None
+    names = [ALL]
     if spec.period is not None and len(d):
         per = close_periods(d, tz, spec.period)
-        periods += [(p, per == p) for p in sorted({p for p in per if p is not None})]
-    core = d[["closed", "amount"]]
+        names += sorted({p for p in per if p is not None})
+    closed = d["closed"].to_numpy(dtype=object)
+    amount = d["amount"].to_numpy(dtype="float64")
+    none = np.zeros(0, dtype="int64")
     rows = []
-    for g, gm in groups:
-        for p, pm in periods:
+    for g, rows_g in groups:  # rows of the group, then of each close period within it
+        in_period = group_positions(per[rows_g]) if per is not None else {}
+        for p in names:
+            sel = rows_g if p == ALL else rows_g[in_period.get(p, none)]
             rows.append({"group_by": None if g == ALL else gcol, "group": g, "period": p,
-                         **_row(core[gm & pm])})
+                         **_row(closed[sel], amount[sel])})
     out = pd.DataFrame(rows)
     lo, hi = wilson(out["won"].to_numpy(), out["closed_deals"].to_numpy())
     out.insert(out.columns.get_loc("win_rate") + 1, "ci_low", lo)
@@ -82,17 +89,19 @@ def _target_for(targets, group: str):
 def coverage_table(d: pd.DataFrame, spec: PipelineSpec) -> pd.DataFrame:
     """Open pipeline per group ("(all)" first): open deals, open amount, target, coverage."""
     gcol = group_column(d, spec)
-    open_ = d[d["closed"] == "open"]
-    groups = [(ALL, open_)]
+    is_open = (d["closed"] == "open").to_numpy()
+    open_amount = d["amount"].to_numpy(dtype="float64")[is_open]
+    groups = [(ALL, np.arange(len(open_amount)))]
     if gcol is not None and len(d):
         labels = group_labels(d[gcol])
-        open_labels = labels[(d["closed"] == "open").to_numpy()]
-        groups += [(g, open_[open_labels == g]) for g in ordered_groups(labels)]
+        positions = group_positions(labels[is_open])
+        none = np.zeros(0, dtype="int64")
+        groups += [(g, positions.get(g, none)) for g in ordered_groups(labels)]
     rows = []
-    for g, sub in groups:
-        amount = float(np.nansum(sub["amount"].to_numpy(dtype="float64")))
+    for g, sel in groups:
+        amount = float(np.nansum(open_amount[sel]))
         target = _target_for(spec.targets, g)
         rows.append({"group_by": None if g == ALL else gcol, "group": g,
-                     "open_deals": len(sub), "open_amount": amount, "target": target,
+                     "open_deals": len(sel), "open_amount": amount, "target": target,
                      "coverage": amount / target if target else None})
     return pd.DataFrame(rows)

@@ -9,21 +9,27 @@ import pandas as pd
 from scipy.optimize import minimize
 
 
-def fit_positive(neg_ll: Callable[[np.ndarray], float], start: np.ndarray) -> tuple[np.ndarray, float, bool]:
-    """Minimise ``neg_ll(log_params)``; return (params, log-likelihood, converged).
+def fit_positive(neg_ll: Callable[[np.ndarray], float], start: np.ndarray,
+                 scale: float = 1.0) -> tuple[np.ndarray, float, bool]:
+    """Minimise ``neg_ll(log_params) / scale``; return (params, log-likelihood, converged).
 
     Nelder-Mead from ``start`` (robust to a poor start), then BFGS from its optimum to polish.
+    ``scale`` (the number of customers) makes the tolerances per customer: a sum over a
+    million customers (~1e6) has no float resolution left at Nelder-Mead's ``fatol`` (1e-10),
+    so unscaled it ran to ``maxfev`` (40,000 evaluations; benchmarks/customers.py).
     """
+    scale = max(float(scale), 1.0)
+
     def safe(v: np.ndarray) -> float:
         value = neg_ll(v)
-        return float(value) if np.isfinite(value) else 1e300
+        return float(value) / scale if np.isfinite(value) else 1e300
 
     first = minimize(safe, start, method="Nelder-Mead",
                      options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20000, "maxfev": 40000})
     second = minimize(safe, first.x, method="BFGS", options={"gtol": 1e-8, "maxiter": 2000})
     best = second if second.fun <= first.fun else first
     converged = bool(first.success or second.success)
-    return np.exp(best.x), -float(best.fun), converged
+    return np.exp(best.x), -float(neg_ll(best.x)), converged
 
 
 def hessian(f: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-4) -> np.ndarray:
