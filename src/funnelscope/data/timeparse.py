@@ -8,6 +8,8 @@ Every function returns DuckDB SQL text built only from quoted identifiers and es
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from funnelscope.errors import ConfigError
 from funnelscope.sqlsafe import literal
 
@@ -172,6 +174,35 @@ _FIRST_LOCAL_US = -2_208_988_800_000_000  # 1900-01-01: before it (LMT) values g
 _LAST_LOCAL_US = 7_258_118_400_000_000    # 2200-01-01
 
 
+def offset_changes(zone: tzinfo, lo_s: int, hi_s: int) -> tuple[int, list[tuple[int, int]]]:
+    """The UTC offset (seconds) of the ``zoneinfo`` zone at instant ``lo_s`` (epoch seconds)
+    and its changes up to ``hi_s``: ``[(first second with the new offset, new offset), ...]``.
+    Found by stepping 6 hours and bisecting to the second (no zone changes twice in 6 hours).
+    """
+    from datetime import UTC, datetime
+
+    def offset(second: int) -> int:
+        return int(datetime.fromtimestamp(second, UTC).astimezone(zone).utcoffset()
+                   .total_seconds())
+
+    first = before = offset(lo_s)
+    changes: list[tuple[int, int]] = []
+    t, step = lo_s, 6 * 3600
+    while t < hi_s:
+        nxt = min(t + step, hi_s)
+        if offset(nxt) == before:
+            t = nxt
+            continue
+        a, b = t, nxt  # offset(a) == before != offset(b): bisect to the second
+        while b - a > 1:
+            mid = (a + b) // 2
+            a, b = (mid, b) if offset(mid) == before else (a, mid)
+        before = offset(b)
+        changes.append((b, before))
+        t = b
+    return first, changes
+
+
 def offset_ranges(tz: str, lo_us: int, hi_us: int) -> OffsetTable | None:
     """UTC offsets of ``tz`` for naive local times in [lo_us, hi_us), as DuckDB/ICU applies them.
 
@@ -187,7 +218,6 @@ def offset_ranges(tz: str, lo_us: int, hi_us: int) -> OffsetTable | None:
     transitions come too close together to make ordered ranges (the caller then converts
     through ICU per row).
     """
-    from datetime import UTC, datetime
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     lo_us, hi_us = max(lo_us, _FIRST_LOCAL_US), min(hi_us, _LAST_LOCAL_US)
@@ -198,25 +228,11 @@ def offset_ranges(tz: str, lo_us: int, hi_us: int) -> OffsetTable | None:
     except (ZoneInfoNotFoundError, ValueError):
         return None
 
-    def offset(second: int) -> int:
-        return int(datetime.fromtimestamp(second, UTC).astimezone(zone).utcoffset()
-                   .total_seconds())
-
     # UTC offsets stay within ±1 day: instants [lo - 2 d, hi + 2 d] hold every local time
     lo_s, hi_s = lo_us // 1_000_000 - 2 * 86_400, hi_us // 1_000_000 + 2 * 86_400
-    step = 6 * 3600
-    ranges: list[tuple[int, int]] = [(lo_us, offset(lo_s) * 1_000_000)]
-    t, before = lo_s, offset(lo_s)
-    while t < hi_s:
-        nxt = min(t + step, hi_s)
-        if offset(nxt) == before:
-            t = nxt
-            continue
-        a, b = t, nxt  # offset(a) == before != offset(b): bisect to the second
-        while b - a > 1:
-            mid = (a + b) // 2
-            a, b = (mid, b) if offset(mid) == before else (a, mid)
-        new = offset(b)
+    first, changes = offset_changes(zone, lo_s, hi_s)
+    ranges: list[tuple[int, int]] = [(lo_us, first * 1_000_000)]
+    for b, new in changes:
         switch = (b + new) * 1_000_000
         if switch <= ranges[-1][0]:
             if len(ranges) > 1:
@@ -224,7 +240,6 @@ def offset_ranges(tz: str, lo_us: int, hi_us: int) -> OffsetTable | None:
             ranges[-1] = (lo_us, new * 1_000_000)  # the switch precedes the range
         elif switch < hi_us:
             ranges.append((switch, new * 1_000_000))
-        t, before = b, new
     return ranges, hi_us
 
 

@@ -86,7 +86,6 @@ def local_day_sql(us: str, tz: str, ranges: OffsetRanges | None) -> str:
 def utc_offsets(tz: str, lo_us: int, hi_us: int) -> OffsetRanges | None:
     """Offsets (µs) of ``tz`` for instants in [lo_us, hi_us], by ``zoneinfo``; None when the
     zone is unknown to it or the span is outside the years 1900-2200."""
-    from datetime import UTC, datetime
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     if lo_us > hi_us or lo_us < -2_208_988_800_000_000 or hi_us > 7_258_118_400_000_000:
@@ -96,25 +95,10 @@ def utc_offsets(tz: str, lo_us: int, hi_us: int) -> OffsetRanges | None:
     except (ZoneInfoNotFoundError, ValueError):
         return None
 
-    def offset(second: int) -> int:
-        return int(datetime.fromtimestamp(second, UTC).astimezone(zone).utcoffset()
-                   .total_seconds()) * 1_000_000
+    from funnelscope.data.timeparse import offset_changes
 
-    lo_s, hi_s = lo_us // 1_000_000, hi_us // 1_000_000 + 1
-    ranges = [(lo_us, offset(lo_s))]
-    t, before, step = lo_s, offset(lo_s), 6 * 3600
-    while t < hi_s:
-        nxt = min(t + step, hi_s)
-        if offset(nxt) == before:
-            t = nxt
-            continue
-        a, b = t, nxt  # offset(a) == before != offset(b): bisect to the second
-        while b - a > 1:
-            mid = (a + b) // 2
-            a, b = (mid, b) if offset(mid) == before else (a, mid)
-        before = offset(b)
-        ranges.append((b * 1_000_000, before))
-        t = b
+    first, changes = offset_changes(zone, lo_us // 1_000_000, hi_us // 1_000_000 + 1)
+    ranges = [(lo_us, first * 1_000_000)] + [(b * 1_000_000, o * 1_000_000) for b, o in changes]
     return ranges, hi_us + 1
 
 

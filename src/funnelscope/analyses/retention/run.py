@@ -9,22 +9,5 @@ DuckDB paths of retention, activity and churn do not need).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-#: entry point -> the module defining it
-_HOME = {
-    "aarrr": "aarrr_summary",
-    "activity": "actives",
-    "b2b_chain": "b2b",
-    "churn": "lifetimes",
-    "retention": "cohorts",
-}
-
-__all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        return getattr(importlib.import_module(f"{__package__}.{_HOME[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# the package resolves each entry point lazily (its module is imported on first use)
+from funnelscope.analyses.retention import __getattr__  # noqa: F401
