@@ -59,6 +59,37 @@ def month_of(day: np.ndarray) -> np.ndarray:
     return lut[day - lo]
 
 
+BATCH = 1 << 20  # pairs per Arrow batch read: only one batch of user ids is held at a time
+
+
+def _read_pairs(reader) -> tuple[np.ndarray, np.ndarray]:
+    """(day, first) from the sorted (user_id, fs_d) batches; user ids are compared batch by
+    batch (a null id never starts a user, as Arrow's null comparison) and then dropped."""
+    import pyarrow.compute as pc
+
+    days: list[np.ndarray] = []
+    firsts: list[np.ndarray] = []
+    last = None
+    for batch in reader:
+        n = len(batch)
+        if n == 0:
+            continue
+        user = batch.column(0)
+        days.append(batch.column(1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False))
+        first = np.empty(n, dtype=bool)
+        first[1:] = pc.not_equal(user.slice(1), user.slice(0, n - 1)).fill_null(False).to_numpy(
+            zero_copy_only=False)
+        head = user[0].as_py()
+        first[0] = not days[1:] or (head is not None and last is not None and head != last)
+        last = user[n - 1].as_py()
+        firsts.append(first)
+    if not days:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    if len(days) == 1:
+        return days[0], firsts[0]
+    return np.concatenate(days), np.concatenate(firsts)
+
+
 def _in(names: tuple[str, ...]) -> str:
     return f"event IN ({', '.join(literal(n) for n in names)})"
 
@@ -73,18 +104,11 @@ def user_days(ws: Workspace, events: tuple[str, ...] | None,
           f"WHERE {rows.where}")
     con = ws.duckdb
     where = "TRUE" if events is None else _in(events)
-    pairs = con.execute(
+    reader = con.execute(
         f"SELECT user_id, fs_d FROM (SELECT DISTINCT user_id, {days.sql('fs_t')} AS fs_d "  # noqa: S608
         f"FROM ({ev}) AS fs_ev WHERE {where}) AS fs_p ORDER BY user_id, fs_d"
-    ).to_arrow_table()
-    day = pairs.column("fs_d").to_numpy().astype(np.int64, copy=False)
-    first = np.ones(len(day), dtype=bool)
-    if len(day) > 1:
-        import pyarrow.compute as pc
-
-        user = pairs.column("user_id").combine_chunks()
-        first[1:] = pc.not_equal(user.slice(1), user.slice(0, len(user) - 1)).to_numpy(
-            zero_copy_only=False)
+    ).to_arrow_reader(BATCH)
+    day, first = _read_pairs(reader)
     if events is None and not names:
         if len(day) == 0:
             raise InputError("the events table is empty.",
