@@ -47,6 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline import cli_exe, exponent, label, parse_count, run_measured  # noqa: E402
+from pipeline import workspace as pipeline_workspace  # noqa: E402
 
 START = "2025-01-01"
 END = "2025-12-31"  # observation end (last day with orders)
@@ -116,19 +117,7 @@ def child_load(parquet: str, ws_path: str) -> None:
 
 def workspace(cache: Path, n: int) -> Path:
     """The cached workspace of ``n`` customers' orders (generated and loaded on first use)."""
-    cache.mkdir(parents=True, exist_ok=True)
-    parquet = cache / f"orders-{label(n)}.parquet"
-    ws = cache / f"orders-{label(n)}.duckdb"
-    if not parquet.exists():  # in a child: a big parent would raise every child's peak RSS
-        subprocess.run([sys.executable, __file__, "--child", "generate", str(n), str(parquet)],
-                       check=True)
-    if not ws.exists():
-        tmp = ws.with_suffix(".tmp.duckdb")
-        tmp.unlink(missing_ok=True)
-        subprocess.run([sys.executable, __file__, "--child", "load", str(parquet), str(tmp)],
-                       check=True)
-        os.replace(tmp, ws)
-    return ws
+    return pipeline_workspace(cache, n, "orders", __file__)
 
 
 # ------------------------------------------------------------------------------ children

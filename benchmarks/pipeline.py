@@ -90,18 +90,20 @@ def child_load(parquet: str, ws_path: str) -> None:
     ws.close()
 
 
-def workspace(cache: Path, n: int) -> Path:
-    """The cached workspace of ``n`` deals (generated and loaded on first use)."""
+def workspace(cache: Path, n: int, table: str = "deals", script: str = __file__) -> Path:
+    """The cached workspace of ``n`` rows of ``table`` (``{table}-{label}.parquet`` made by
+    ``script --child generate``, loaded by ``script --child load``; both on first use only).
+    Shared with customers.py."""
     cache.mkdir(parents=True, exist_ok=True)
-    parquet = cache / f"deals-{label(n)}.parquet"
-    ws = cache / f"deals-{label(n)}.duckdb"
+    parquet = cache / f"{table}-{label(n)}.parquet"
+    ws = cache / f"{table}-{label(n)}.duckdb"
     if not parquet.exists():  # in a child: a big parent would raise every child's peak RSS
-        subprocess.run([sys.executable, __file__, "--child", "generate", str(n), str(parquet)],
+        subprocess.run([sys.executable, script, "--child", "generate", str(n), str(parquet)],
                        check=True)
     if not ws.exists():
         tmp = ws.with_suffix(".tmp.duckdb")
         tmp.unlink(missing_ok=True)
-        subprocess.run([sys.executable, __file__, "--child", "load", str(parquet), str(tmp)],
+        subprocess.run([sys.executable, script, "--child", "load", str(parquet), str(tmp)],
                        check=True)
         os.replace(tmp, ws)
     return ws
@@ -217,21 +219,9 @@ def child_tables(ws_path: str) -> None:
 def run_measured(argv: list[str], src: str | None = None) -> tuple[float, float, float, str, int]:
     """Run argv as a child (with ``PYTHONPATH=src`` when given: another copy of funnelscope);
     return (wall s, CPU s, peak RSS MB, stdout, exit status) of that child."""
-    env = None
-    if src:
-        env = {**os.environ, "PYTHONPATH": src}
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as fout, tempfile.TemporaryFile("w+") as ferr:
-        proc = subprocess.Popen(argv, stdout=fout, stderr=ferr, text=True, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - t0
-        fout.seek(0)
-        ferr.seek(0)
-        out, err = fout.read(), ferr.read()
-    if code != 0:
-        sys.stderr.write(f"\n--- {' '.join(argv[:4])} failed (exit {code}):\n{err[-3000:]}\n")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, out, code
+    from load import run_measured as measured
+
+    return measured(argv, {**os.environ, "PYTHONPATH": src} if src else None)
 
 
 def cli_exe() -> str:
