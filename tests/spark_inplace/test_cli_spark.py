@@ -79,3 +79,25 @@ def test_spark_flag_errors(capsys, spark_session):
         main(["funnel", "--steps", "a,b", "--events", "x.parquet", "--spark", "local[2]",
               "--spark-conf", "novalue"])
     assert "is not KEY=VALUE" in capsys.readouterr().err
+
+
+def test_a_missing_file_is_reported_before_spark_starts(capsys, monkeypatch, tmp_path):
+    """Starting a session takes seconds: a path that is not there (a ``/`` or a file suffix,
+    not a URL or a catalog name) is an error at once, no session started."""
+    import funnelscope.cli.common as common
+
+    def no_session(*_args, **_kwargs):
+        raise AssertionError("a Spark session was started")
+
+    monkeypatch.setattr(common, "spark_session", no_session)
+    monkeypatch.chdir(tmp_path)  # "events.csv" is not there
+    for events in (str(tmp_path / "nope" / "events.parquet"), "events.csv"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["funnel", "--steps", "a,b", "--events", events, "--spark", "local[2]"])
+        assert exit_.value.code != 0
+        err = capsys.readouterr().err
+        assert "file not found" in err and "events." in err
+    # a catalog table name is Spark's to look up: it reaches the session
+    with pytest.raises(AssertionError, match="session was started"):
+        main(["funnel", "--steps", "a,b", "--events", "analytics.raw_events",
+              "--spark", "local[2]"])

@@ -46,13 +46,9 @@ def open_workspace(workspace: Path | None, *, read_only: bool = False, tz: str |
     )
 
 
-def spark_session(master: str, conf: list[str]):
-    """The SparkSession of ``--spark MASTER --spark-conf KEY=VALUE...``: app name funnelscope,
-    session time zone UTC and no console progress bars unless ``conf`` sets them, and
-    ``PYSPARK_PYTHON`` (the Python workers' interpreter) this one unless already set."""
-    import os
-    import sys
-
+def spark_settings(conf: list[str]) -> dict[str, str]:
+    """The session settings of ``--spark-conf KEY=VALUE...`` over funnelscope's defaults
+    (session time zone UTC, no console progress bars)."""
     from funnelscope.errors import ConfigError
 
     settings = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false"}
@@ -62,6 +58,19 @@ def spark_session(master: str, conf: list[str]):
             raise ConfigError(f"--spark-conf {item!r} is not KEY=VALUE.",
                               hint="e.g. --spark-conf spark.driver.memory=4g")
         settings[key.strip()] = value.strip()
+    return settings
+
+
+def spark_session(master: str, conf: list[str]):
+    """The SparkSession of ``--spark MASTER --spark-conf KEY=VALUE...``: app name funnelscope,
+    session time zone UTC and no console progress bars unless ``conf`` sets them, and
+    ``PYSPARK_PYTHON`` (the Python workers' interpreter) this one unless already set."""
+    import os
+    import sys
+
+    from funnelscope.errors import ConfigError
+
+    settings = spark_settings(conf)
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -88,8 +97,17 @@ def open_on_spark(master: str, conf: list[str], database: Path | None, tz: str |
     must exist (it becomes the session's current one); ``--events`` and the other files are
     paths Spark reads in place, or names of tables in its catalog."""
     import funnelscope as fs
-    from funnelscope.errors import WorkspaceError
+    from funnelscope.data.inplace_spark import missing_file
+    from funnelscope.errors import InputError, WorkspaceError
 
+    spark_settings(conf)  # a malformed --spark-conf first: it is the cheapest check
+    for file in in_place.values():
+        missing = missing_file(str(file))
+        if missing is not None:  # before a Spark session takes seconds to start
+            raise InputError(f"file not found: {missing}",
+                             hint="With --spark, --events (and the other file options) is a "
+                                  "path Spark reads or a table of its catalog.",
+                             source=str(missing))
     session = spark_session(master, conf)
     if database is not None:
         name = str(database)

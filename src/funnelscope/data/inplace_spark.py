@@ -75,6 +75,16 @@ def register_spark(ws: Workspace, table: str, source: str | Path, columns: Mappi
     view.createOrReplaceTempView(table)
 
 
+def missing_file(source: str) -> Path | None:
+    """The local path ``source`` names when it is one (not a URL, not a catalog table name:
+    it has a ``/`` or a known file suffix) and does not exist; else None. The CLI asks before
+    it starts a Spark session (seconds) only to be told the file is not there."""
+    local = Path(source).expanduser()
+    if "://" in source or local.exists():
+        return None
+    return local if "/" in source or local.suffix.lower() in FORMATS else None
+
+
 def _read(session: Any, source: str | Path, fmt: str | None) -> tuple[Any, str]:
     """The DataFrame of ``source`` and how to name it in messages."""
     text = str(source)
