@@ -243,13 +243,15 @@ def offset_ranges(tz: str, lo_us: int, hi_us: int) -> OffsetTable | None:
     return ranges, hi_us
 
 
-def _offset_tree(n_sql: str, ranges: list[tuple[int, int]]) -> str:
-    """SQL of the offset (µs) of local time ``n_sql`` over ``ranges``: a balanced CASE tree."""
+def offset_tree(n_sql: str, ranges: list[tuple[int, int]]) -> str:
+    """SQL of the offset (µs) over ``ranges`` (``[(from, offset_us), ...]`` sorted by ``from``)
+    of the BIGINT ``n_sql``: a balanced CASE tree. ``from`` is a local time for the naive-time
+    tables here and an instant for retention's local days."""
     if len(ranges) == 1:
         return str(ranges[0][1])
     mid = len(ranges) // 2
-    return (f"(CASE WHEN {n_sql} < {ranges[mid][0]} THEN {_offset_tree(n_sql, ranges[:mid])} "
-            f"ELSE {_offset_tree(n_sql, ranges[mid:])} END)")
+    return (f"(CASE WHEN {n_sql} < {ranges[mid][0]} THEN {offset_tree(n_sql, ranges[:mid])} "
+            f"ELSE {offset_tree(n_sql, ranges[mid:])} END)")
 
 
 def naive_us_sql(naive_sql: str, tz: str, table: OffsetTable | None) -> str:
@@ -266,7 +268,7 @@ def naive_us_sql(naive_sql: str, tz: str, table: OffsetTable | None) -> str:
     ranges, end = table
     n = f"epoch_us({naive_sql})"
     return (f"(CASE WHEN {n} >= {ranges[0][0]} AND {n} < {end} "
-            f"THEN {n} - {_offset_tree(n, ranges)} ELSE {icu} END)")
+            f"THEN {n} - {offset_tree(n, ranges)} ELSE {icu} END)")
 
 
 def is_naive_type(source_type: str) -> bool:

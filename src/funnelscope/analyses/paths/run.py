@@ -132,8 +132,16 @@ def paths(
         con.execute(f"DROP TABLE IF EXISTS {ident(table)}")
         if registered is not None:
             con.unregister(registered)
-    meta.update(users=users, anchored_users=anchored, distinct_paths=distinct,
-                other_paths=other_paths, engine=ws.engine, timezone=ws.config.timezone,
+    return _result(ws, spec, started, meta, path_rows, transitions, summary, steps_rows,
+                   users=users, anchored_users=anchored, distinct_paths=distinct,
+                   other_paths=other_paths)
+
+
+def _result(ws: Workspace, spec: PathsSpec, started: float, meta: dict, path_rows: list,
+            transitions: list, summary: list, steps_rows: list, **counts: int) -> PathsResult:
+    """The :class:`PathsResult` of either engine: its four tables and ``meta`` with the counts,
+    engine, time zone and run time (s)."""
+    meta.update(counts, engine=ws.engine, timezone=ws.config.timezone,
                 elapsed_s=round(time.perf_counter() - started, 4))
     tables = {
         "paths": pd.DataFrame(path_rows, columns=PATH_COLUMNS),
@@ -296,13 +304,6 @@ def _paths_portable(ws: Workspace, spec: PathsSpec, started: float) -> PathsResu
                           "share": folded / anchored if anchored else None})
     if not spec.matrix:
         transitions = _transition_records([(d, a_, b_, n) for (d, a_, b_), n in pairs.items()])
-    meta.update(users=users, anchored_users=anchored, distinct_paths=len(ranked),
-                other_paths=len(rest), engine=ws.engine, timezone=ws.config.timezone,
-                elapsed_s=round(time.perf_counter() - started, 4))
-    tables = {
-        "paths": pd.DataFrame(path_rows, columns=PATH_COLUMNS),
-        "transitions": pd.DataFrame(transitions, columns=TRANSITION_COLUMNS),
-        "sessions": pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
-        "time_on_step": pd.DataFrame(steps_rows, columns=STEP_COLUMNS),
-    }
-    return PathsResult(spec=spec, tables=tables, meta=meta)
+    return _result(ws, spec, started, meta, path_rows, transitions, summary, steps_rows,
+                   users=users, anchored_users=anchored, distinct_paths=len(ranked),
+                   other_paths=len(rest))

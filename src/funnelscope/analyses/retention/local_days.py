@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from funnelscope.data.schema import get_schema
+from funnelscope.data.timeparse import offset_changes, offset_tree
 from funnelscope.sqlsafe import ident, literal
 
 if TYPE_CHECKING:
@@ -58,14 +59,6 @@ def floor_day(local_us: str) -> str:
             f"ELSE ({local_us} + 1) // {DAY_US} - 1 END)")
 
 
-def _offset_tree(us: str, ranges: list[tuple[int, int]]) -> str:
-    if len(ranges) == 1:
-        return str(ranges[0][1])
-    mid = len(ranges) // 2
-    return (f"(CASE WHEN {us} < {ranges[mid][0]} THEN {_offset_tree(us, ranges[:mid])} "
-            f"ELSE {_offset_tree(us, ranges[mid:])} END)")
-
-
 def local_day_sql(us: str, tz: str, ranges: OffsetRanges | None) -> str:
     """SQL: local epoch day in ``tz`` of the instant ``us`` (BIGINT µs).
 
@@ -79,7 +72,7 @@ def local_day_sql(us: str, tz: str, ranges: OffsetRanges | None) -> str:
     if not ranges:
         return icu
     spans, end = ranges
-    fast = floor_day(f"({us} + {_offset_tree(us, spans)})")
+    fast = floor_day(f"({us} + {offset_tree(us, spans)})")
     return f"(CASE WHEN {us} >= {spans[0][0]} AND {us} < {end} THEN {fast} ELSE {icu} END)"
 
 
@@ -94,8 +87,6 @@ def utc_offsets(tz: str, lo_us: int, hi_us: int) -> OffsetRanges | None:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         return None
-
-    from funnelscope.data.timeparse import offset_changes
 
     first, changes = offset_changes(zone, lo_us // 1_000_000, hi_us // 1_000_000 + 1)
     ranges = [(lo_us, first * 1_000_000)] + [(b * 1_000_000, o * 1_000_000) for b, o in changes]
