@@ -132,13 +132,14 @@ def paths(
         con.execute(f"DROP TABLE IF EXISTS {ident(table)}")
         if registered is not None:
             con.unregister(registered)
-    return _result(ws, spec, started, meta, path_rows, transitions, summary, steps_rows,
-                   users=users, anchored_users=anchored, distinct_paths=distinct,
-                   other_paths=other_paths)
+    return _paths_result(ws, spec, started, meta, path_rows, transitions, summary, steps_rows,
+                         users=users, anchored_users=anchored, distinct_paths=distinct,
+                         other_paths=other_paths)
 
 
-def _result(ws: Workspace, spec: PathsSpec, started: float, meta: dict, path_rows: list,
-            transitions: list, summary: list, steps_rows: list, **counts: int) -> PathsResult:
+def _paths_result(ws: Workspace, spec: PathsSpec, started: float, meta: dict,
+                  path_rows: list, transitions: list, summary: list, steps_rows: list,
+                  **counts: int) -> PathsResult:
     """The :class:`PathsResult` of either engine: its four tables and ``meta`` with the counts,
     engine, time zone and run time (s)."""
     meta.update(counts, engine=ws.engine, timezone=ws.config.timezone,
@@ -304,6 +305,6 @@ def _paths_portable(ws: Workspace, spec: PathsSpec, started: float) -> PathsResu
                           "share": folded / anchored if anchored else None})
     if not spec.matrix:
         transitions = _transition_records([(d, a_, b_, n) for (d, a_, b_), n in pairs.items()])
-    return _result(ws, spec, started, meta, path_rows, transitions, summary, steps_rows,
-                   users=users, anchored_users=anchored, distinct_paths=len(ranked),
-                   other_paths=len(rest))
+    return _paths_result(ws, spec, started, meta, path_rows, transitions, summary, steps_rows,
+                         users=users, anchored_users=anchored, distinct_paths=len(ranked),
+                         other_paths=len(rest))
