@@ -243,10 +243,7 @@ def split_bounds(batches: Iterable, spec: FunnelSpec) -> tuple[Any, int | None, 
 
     lo = hi = None
     kept = []
-    pending = list(batches)
-    pending.reverse()
-    while pending:
-        batch = pending.pop()
+    for batch in batches:  # ReleasingBatches: each original is dropped once passed
         if batch.num_rows == 0:
             continue
         bounds = pc.min_max(batch.column("ts").cast(pa.int64()))
